@@ -6,8 +6,6 @@
 
 use std::path::PathBuf;
 
-use crate::types::ConfigSource;
-
 /// Kafka `INVALID_CONFIG` (40).
 pub const INVALID_CONFIG: i16 = 40;
 /// Kafka `UNKNOWN_SERVER_ERROR` (-1).
@@ -16,12 +14,14 @@ pub const UNKNOWN_SERVER_ERROR: i16 = -1;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A value that does not parse as the key's type or fails the key's validator.
-    #[error("invalid value `{value}` for configuration `{key}` (from {source_kind}): {reason}")]
+    #[error("invalid value `{value}` for configuration `{key}` ({origin}): {reason}")]
     InvalidValue {
         key: String,
         value: String,
         reason: String,
-        source_kind: ConfigSource,
+        /// Where the value was set, for people: `server.properties:12`,
+        /// `environment variable KAFKA_NUM_PARTITIONS`, `--override`.
+        origin: String,
     },
     /// Reading the properties file failed.
     #[error("cannot read configuration file {}: {source}", path.display())]

@@ -7,14 +7,21 @@
 //!
 //! This is a leaf crate: it knows nothing of sockets, storage or the protocol.
 
+mod env;
 mod error;
+mod keys;
+mod load;
+mod properties;
 mod types;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub use env::IMAGE_VARIABLES;
 pub use error::ConfigError;
+pub use keys::{reference_table, ACCEPTED_WITHOUT_EFFECT};
+pub use load::{ConfigOrigin, Override};
 pub use types::{
     ConfigEntry, ConfigSource, Listener, ProcessRole, SecurityProtocol, TimestampType,
 };
@@ -36,13 +43,18 @@ pub struct ServerConfig {
     pub controller_listener_names: Vec<String>,
     /// `inter.broker.listener.name`; `None` means the first broker listener.
     pub inter_broker_listener_name: Option<String>,
-    /// `controller.quorum.voters`, default `1@127.0.0.1:9093`.
+    /// `controller.quorum.voters`, default `1@127.0.0.1:9093`; when not set, derived from
+    /// `node.id` and the first controller listener.
     pub controller_quorum_voters: String,
+    /// `controller.quorum.bootstrap.servers` (Kafka 3.9+ dynamic quorums); recorded only.
+    pub controller_quorum_bootstrap_servers: Vec<String>,
     /// Cluster id (`cluster.id`, fjord key; Kafka keeps it only in `meta.properties`).
     /// `None`: generated when the data directory is formatted.
     pub cluster_id: Option<String>,
     /// `log.dirs` (or `log.dir`), default `./fjord-data`.
     pub log_dirs: Vec<PathBuf>,
+    /// `metadata.log.dir`; `None` means inside the first log dir.
+    pub metadata_log_dir: Option<PathBuf>,
     /// `num.partitions`, default 1.
     pub num_partitions: i32,
     /// `default.replication.factor`, default 1.
@@ -127,6 +139,9 @@ pub struct ServerConfig {
     pub console_enabled: bool,
     /// `console.listener` (fjord), default 127.0.0.1:8080.
     pub console_listener: SocketAddr,
+    /// Keys set explicitly (file, environment or override), with their raw text and source.
+    /// Keys absent here have their default. Filled by [`ServerConfig::load`].
+    pub origins: BTreeMap<String, ConfigOrigin>,
 }
 
 impl Default for ServerConfig {
@@ -155,8 +170,10 @@ impl Default for ServerConfig {
             controller_listener_names: vec!["CONTROLLER".to_string()],
             inter_broker_listener_name: None,
             controller_quorum_voters: "1@127.0.0.1:9093".to_string(),
+            controller_quorum_bootstrap_servers: Vec::new(),
             cluster_id: None,
             log_dirs: vec![PathBuf::from("./fjord-data")],
+            metadata_log_dir: None,
             num_partitions: 1,
             default_replication_factor: 1,
             auto_create_topics_enable: true,
@@ -198,6 +215,7 @@ impl Default for ServerConfig {
             producer_id_expiration_ms: 86_400_000,
             console_enabled: true,
             console_listener: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            origins: BTreeMap::new(),
         }
     }
 }
@@ -241,13 +259,19 @@ impl ServerConfig {
     }
 
     /// What the broker advertises in Metadata responses: `advertised.listeners` when set,
-    /// else the broker listeners (Kafka's rule; controller listeners are never advertised).
+    /// else the broker listeners (Kafka's rule). Controller listeners are never given to
+    /// clients, even when `advertised.listeners` lists them (Kafka 4's stock file does).
     pub fn effective_advertised_listeners(&self) -> Vec<Listener> {
-        if self.advertised_listeners.is_empty() {
-            self.broker_listeners().cloned().collect()
+        let source = if self.advertised_listeners.is_empty() {
+            &self.listeners
         } else {
-            self.advertised_listeners.clone()
-        }
+            &self.advertised_listeners
+        };
+        source
+            .iter()
+            .filter(|l| !self.controller_listener_names.contains(&l.name))
+            .cloned()
+            .collect()
     }
 
     /// The directory holding the first log dir (where `meta.properties` and the metadata log
