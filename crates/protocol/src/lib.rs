@@ -1,5 +1,27 @@
 //! fjord's layer over the `kafka-protocol` crate: request framing, the table of supported APIs
 //! and the record-batch header view. No tokio and no files here, so that it can be fuzzed and
 //! reused by the client.
+//!
+//! - [`frame`]: the 4-byte size prefix, its bound, response encoding and header versions.
+//! - [`request`]: request header and body decoding, refusing what fjord does not serve.
+//! - [`api`]: the supported-API table that ApiVersions advertises.
+//! - [`batch`]: the v2 record-batch header view and CRC check.
+//! - [`fuzz`]: the decode entry point shared by the cargo-fuzz target and the corpus test.
 
+pub mod api;
 pub mod batch;
+pub mod error;
+pub mod frame;
+pub mod fuzz;
+pub mod request;
+
+pub use api::{supported_api, supported_version, ApiSupport, SUPPORTED_APIS};
+pub use error::DecodeError;
+pub use frame::{
+    check_frame_len, encode_response, response_header_version, EncodeError,
+    DEFAULT_SOCKET_REQUEST_MAX_BYTES, FRAME_LEN_BYTES,
+};
+pub use request::{decode_request, Decoded, DecodedRequest, HeaderPrefix};
+
+/// The codec crate, re-exported so every fjord crate uses the same version of it.
+pub use kafka_protocol;

@@ -1,0 +1,312 @@
+//! One client connection: read frames, decode, hand each request to the dispatcher, write the
+//! responses back in request order.
+//!
+//! Two futures share the connection's task:
+//! - the *reader* reads frames, checks each declared size against `socket.request.max.bytes`
+//!   before growing its buffer (and then grows it only as bytes actually arrive), decodes the
+//!   header and body, and queues the request. It reads ahead of the handler so pipelined
+//!   requests (librdkafka keeps up to 5 in flight) are decoded while earlier ones run.
+//! - the *processor* takes queued requests one at a time, runs the handler, and writes the
+//!   response. Handling is sequential on purpose: Kafka handles one request per connection at a
+//!   time, and clients rely on that (an idempotent producer's pipelined produce requests must be
+//!   appended in the order sent), so responses are in request order by construction.
+//!
+//! The connection closes, after answering what was queued before the cause, on: end of stream,
+//! a frame that is too large, negative, truncated or undecodable, an API or version fjord does
+//! not serve (except ApiVersions, KIP-511), `connections.max.idle.ms` without a request while
+//! nothing is in flight, or broker shutdown. Each close for cause is logged with the peer.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use fjord_protocol::kafka_protocol::messages::{ApiKey, RequestHeader, ResponseKind};
+use fjord_protocol::{check_frame_len, decode_request, encode_response, DecodeError, Decoded};
+use fjord_protocol::{DecodedRequest, FRAME_LEN_BYTES};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::dispatcher::{dispatch, Reply};
+use crate::handlers::{api_versions, BrokerContext, RequestContext};
+
+/// Decoded requests waiting for the processor. Small: it only has to cover a client's
+/// pipelining depth; beyond it the reader stops reading and TCP pushes back.
+const QUEUE_DEPTH: usize = 8;
+/// Read granularity while a frame's body arrives: memory follows the bytes received, not the
+/// size a peer declares.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Smallest read buffer, so that several small pipelined requests arrive in one read.
+const MIN_READ_BYTES: usize = 8 * 1024;
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
+/// What every connection of one listener shares.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSettings {
+    pub listener_name: String,
+    pub socket_request_max_bytes: i32,
+    /// `connections.max.idle.ms`; `None` when it is negative (Kafka: never expire).
+    pub max_idle: Option<Duration>,
+}
+
+/// Why a connection ended; logged once when it closes.
+#[derive(Debug)]
+enum CloseReason {
+    /// The peer closed between frames: the normal end.
+    PeerClosed,
+    Shutdown,
+    Idle(Duration),
+    /// The peer closed in the middle of a frame.
+    Truncated {
+        received: usize,
+        expected: usize,
+    },
+    Decode(DecodeError),
+    Io(std::io::Error),
+    Handler(String),
+}
+
+/// A unit of work for the processor.
+enum Inbound {
+    Request(Box<DecodedRequest>),
+    /// ApiVersions at a version fjord does not know: answer v0 with UNSUPPORTED_VERSION.
+    UnsupportedApiVersions(RequestHeader),
+}
+
+/// Serves one accepted connection until it closes. Never panics on input.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<BrokerContext>,
+    settings: Arc<ConnectionSettings>,
+    shutdown: CancellationToken,
+) {
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+    let in_flight = AtomicUsize::new(0);
+    let reader = read_requests(read_half, tx, &settings, &in_flight, &shutdown);
+    let processor = process_requests(write_half, rx, peer, &ctx, &settings, &in_flight);
+    let (read_end, process_end) = tokio::join!(reader, processor);
+    // The processor's reason wins: if it failed, that is why the reader stopped.
+    let reason = process_end.err().unwrap_or(read_end);
+    let listener = settings.listener_name.as_str();
+    match &reason {
+        CloseReason::PeerClosed | CloseReason::Shutdown => {
+            debug!(%peer, listener, "connection closed: {reason:?}")
+        }
+        CloseReason::Idle(idle) => info!(
+            %peer, listener,
+            "closing connection idle for more than {} ms (connections.max.idle.ms)",
+            idle.as_millis()
+        ),
+        CloseReason::Truncated { received, expected } => info!(
+            %peer, listener,
+            "peer closed the connection in the middle of a frame ({received} of {expected} bytes)"
+        ),
+        CloseReason::Decode(err) => warn!(
+            %peer, listener, error_code = err.error_code(),
+            "closing connection after a bad request: {}", error_chain(err)
+        ),
+        CloseReason::Io(err) => info!(%peer, listener, "connection I/O error: {err}"),
+        CloseReason::Handler(text) => warn!(%peer, listener, "closing connection: {text}"),
+    }
+}
+
+/// The reader: frames in, decoded requests out, until the connection must close. Returns why.
+async fn read_requests(
+    mut socket: OwnedReadHalf,
+    tx: mpsc::Sender<Inbound>,
+    settings: &ConnectionSettings,
+    in_flight: &AtomicUsize,
+    shutdown: &CancellationToken,
+) -> CloseReason {
+    let mut buf = BytesMut::new();
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return CloseReason::Shutdown,
+            // The processor is gone (write failure or handler-requested close).
+            _ = tx.closed() => return CloseReason::PeerClosed,
+            frame = read_frame_with_idle(&mut socket, &mut buf, settings, in_flight) => frame,
+        };
+        let frame = match frame {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return CloseReason::PeerClosed,
+            Err(reason) => return reason,
+        };
+        let inbound = match decode_request(frame) {
+            Ok(Decoded::Request(request)) => Inbound::Request(Box::new(request)),
+            Ok(Decoded::UnsupportedApiVersions { header }) => {
+                Inbound::UnsupportedApiVersions(header)
+            }
+            Err(err) => return CloseReason::Decode(err),
+        };
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        if tx.send(inbound).await.is_err() {
+            return CloseReason::PeerClosed;
+        }
+    }
+}
+
+/// Reads one frame, closing the connection after `connections.max.idle.ms` without a request
+/// while no request is being handled (a long-polling fetch keeps its connection alive).
+async fn read_frame_with_idle(
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    settings: &ConnectionSettings,
+    in_flight: &AtomicUsize,
+) -> Result<Option<Bytes>, CloseReason> {
+    let Some(max_idle) = settings.max_idle else {
+        return read_frame(socket, buf, settings.socket_request_max_bytes).await;
+    };
+    // Only the wait for the *start* of a frame counts as idle; a frame that has started arriving
+    // is read to its end or to EOF (a stalled sender mid-frame is still bounded by TCP
+    // keep-alive and by the memory check, since nothing is allocated ahead of the bytes).
+    loop {
+        if !buf.is_empty() {
+            return read_frame(socket, buf, settings.socket_request_max_bytes).await;
+        }
+        match tokio::time::timeout(max_idle, read_more(socket, buf, MIN_READ_BYTES)).await {
+            Ok(Ok(0)) => return Ok(None),
+            Ok(Ok(_)) => continue,
+            Ok(Err(err)) => return Err(CloseReason::Io(err)),
+            Err(_elapsed) if in_flight.load(Ordering::SeqCst) == 0 => {
+                return Err(CloseReason::Idle(max_idle))
+            }
+            Err(_elapsed) => continue,
+        }
+    }
+}
+
+/// Reads one whole frame into `buf` and splits it off, without its size prefix.
+/// `Ok(None)`: the peer closed cleanly between frames.
+async fn read_frame(
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    max_bytes: i32,
+) -> Result<Option<Bytes>, CloseReason> {
+    while buf.len() < FRAME_LEN_BYTES {
+        if read_more(socket, buf, MIN_READ_BYTES)
+            .await
+            .map_err(CloseReason::Io)?
+            == 0
+        {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(CloseReason::Truncated {
+                    received: buf.len(),
+                    expected: FRAME_LEN_BYTES,
+                })
+            };
+        }
+    }
+    let declared = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    // Checked before a single byte is reserved for the body.
+    let len = check_frame_len(declared, max_bytes).map_err(CloseReason::Decode)?;
+    let total = FRAME_LEN_BYTES + len;
+    while buf.len() < total {
+        let chunk = (total - buf.len()).clamp(MIN_READ_BYTES, READ_CHUNK_BYTES);
+        if read_more(socket, buf, chunk)
+            .await
+            .map_err(CloseReason::Io)?
+            == 0
+        {
+            return Err(CloseReason::Truncated {
+                received: buf.len(),
+                expected: total,
+            });
+        }
+    }
+    buf.advance(FRAME_LEN_BYTES);
+    Ok(Some(buf.split_to(len).freeze()))
+}
+
+/// One `read` into `buf`, with at least `want` bytes of spare capacity.
+async fn read_more(
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    want: usize,
+) -> std::io::Result<usize> {
+    buf.reserve(want);
+    socket.read_buf(buf).await
+}
+
+/// The processor: runs queued requests in order and writes their responses. Returns `Ok` when
+/// the queue ended (the reader stopped), `Err` when it must close the connection itself.
+async fn process_requests(
+    socket: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Inbound>,
+    peer: SocketAddr,
+    ctx: &BrokerContext,
+    settings: &ConnectionSettings,
+    in_flight: &AtomicUsize,
+) -> Result<(), CloseReason> {
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, socket);
+    while let Some(inbound) = rx.recv().await {
+        let frame = match inbound {
+            Inbound::Request(request) => handle_request(*request, peer, ctx, settings).await?,
+            Inbound::UnsupportedApiVersions(header) => {
+                let body = ResponseKind::ApiVersions(api_versions::unsupported_version_response());
+                // KIP-511: the fallback body is v0, whatever version was asked for.
+                Some(
+                    encode_response(ApiKey::ApiVersions, 0, header.correlation_id, &body)
+                        .map_err(|err| CloseReason::Handler(error_chain(&err)))?,
+                )
+            }
+        };
+        if let Some(frame) = frame {
+            out.write_all(&frame).await.map_err(CloseReason::Io)?;
+        }
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        // Coalesce the responses to pipelined requests into one write.
+        if rx.is_empty() {
+            out.flush().await.map_err(CloseReason::Io)?;
+        }
+    }
+    out.flush().await.map_err(CloseReason::Io)?;
+    Ok(())
+}
+
+/// Runs one request through the dispatcher and encodes its reply.
+async fn handle_request(
+    request: DecodedRequest,
+    peer: SocketAddr,
+    ctx: &BrokerContext,
+    settings: &ConnectionSettings,
+) -> Result<Option<Bytes>, CloseReason> {
+    let req = RequestContext {
+        api_key: request.api_key,
+        api_version: request.api_version(),
+        correlation_id: request.correlation_id(),
+        client_id: request.client_id().map(str::to_owned),
+        peer,
+        listener_name: settings.listener_name.clone(),
+    };
+    match dispatch(ctx, &req, request.body).await {
+        Reply::Send(body) => {
+            encode_response(req.api_key, req.api_version, req.correlation_id, &body)
+                .map(Some)
+                .map_err(|err| CloseReason::Handler(error_chain(&err)))
+        }
+        Reply::NoResponse => Ok(None),
+        Reply::Close { reason } => Err(CloseReason::Handler(reason)),
+    }
+}
+
+/// An error and its sources on one line, for logs.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

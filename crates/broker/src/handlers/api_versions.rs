@@ -1,0 +1,97 @@
+//! ApiVersions (key 18): what fjord serves, straight from the protocol crate's table.
+//!
+//! Kafka's behaviours copied here, each because a real client depends on it:
+//! - the list is exactly [`fjord_protocol::SUPPORTED_APIS`]: nothing without a handler;
+//! - Produce is advertised from v0 although v0-2 requests are refused (KAFKA-18659);
+//! - a request at an unknown version gets a v0 body with UNSUPPORTED_VERSION that still lists
+//!   every API ([`unsupported_version_response`], KIP-511), encoded by the connection at v0;
+//! - v3+ requests must carry a valid client software name and version, else INVALID_REQUEST
+//!   with an empty list (Kafka's `ApiVersionsRequest.isValid`);
+//! - the response header stays v0 (handled by `fjord_protocol::response_header_version`).
+
+use fjord_protocol::SUPPORTED_APIS;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::ResponseError;
+
+use super::{BrokerContext, RequestContext};
+
+pub async fn handle(
+    _ctx: &BrokerContext,
+    req: &RequestContext,
+    request: ApiVersionsRequest,
+) -> ApiVersionsResponse {
+    if req.api_version >= 3
+        && !(is_valid_software_field(request.client_software_name.as_str())
+            && is_valid_software_field(request.client_software_version.as_str()))
+    {
+        return ApiVersionsResponse::default()
+            .with_error_code(ResponseError::InvalidRequest.code());
+    }
+    ApiVersionsResponse::default().with_api_keys(advertised_api_keys())
+}
+
+/// The answer to an ApiVersions request at a version fjord does not know; the caller encodes it
+/// at v0 whatever the request's version was.
+pub fn unsupported_version_response() -> ApiVersionsResponse {
+    ApiVersionsResponse::default()
+        .with_error_code(ResponseError::UnsupportedVersion.code())
+        .with_api_keys(advertised_api_keys())
+}
+
+fn advertised_api_keys() -> Vec<ApiVersion> {
+    SUPPORTED_APIS
+        .iter()
+        .map(|api| {
+            ApiVersion::default()
+                .with_api_key(api.api_key as i16)
+                .with_min_version(api.advertised_min_version())
+                .with_max_version(api.max_version)
+        })
+        .collect()
+}
+
+/// Kafka's rule for `ClientSoftwareName` / `ClientSoftwareVersion` (KIP-511): non-empty,
+/// letters, digits, `-` and `.`, starting and ending with a letter or digit.
+fn is_valid_software_field(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_field_rule() {
+        for ok in [
+            "librdkafka",
+            "apache-kafka-java",
+            "2.3.0",
+            "a",
+            "confluent-kafka-python",
+        ] {
+            assert!(is_valid_software_field(ok), "{ok}");
+        }
+        for bad in ["", "-x", "x-", "has space", "x_y", ".1", "ü"] {
+            assert!(!is_valid_software_field(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fallback_lists_every_api_with_code_35() {
+        let response = unsupported_version_response();
+        assert_eq!(response.error_code, 35);
+        assert_eq!(response.api_keys.len(), SUPPORTED_APIS.len());
+        assert_eq!(response.finalized_features_epoch, -1);
+    }
+}

@@ -1,0 +1,114 @@
+//! The table of APIs fjord serves and the version range of each: the single source that both
+//! the dispatcher (which refuses anything outside it) and the ApiVersions handler (which
+//! advertises exactly it) read.
+//!
+//! An API goes into [`SUPPORTED_APIS`] in the same commit as its handler goes into the
+//! broker's dispatcher; a broker test checks that every row here reaches a handler. Advertising
+//! an API without a handler breaks real clients (librdkafka switches code paths on what is
+//! advertised), so the table never runs ahead of the code.
+
+use kafka_protocol::messages::ApiKey;
+
+/// One API fjord serves, with the inclusive range of request versions it decodes and answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiSupport {
+    pub api_key: ApiKey,
+    /// Oldest request version accepted. May be above what ApiVersions advertises, see
+    /// [`ApiSupport::advertised_min_version`].
+    pub min_version: i16,
+    /// Newest request version accepted and advertised.
+    pub max_version: i16,
+}
+
+impl ApiSupport {
+    pub const fn new(api_key: ApiKey, min_version: i16, max_version: i16) -> Self {
+        ApiSupport {
+            api_key,
+            min_version,
+            max_version,
+        }
+    }
+
+    /// Whether a request at `version` is decoded and handled.
+    pub fn accepts(&self, version: i16) -> bool {
+        (self.min_version..=self.max_version).contains(&version)
+    }
+
+    /// The minimum version ApiVersions reports for this API.
+    ///
+    /// Equal to `min_version` except for Produce: Kafka 4.0 removed Produce v0-2, but
+    /// librdkafka only enables compression (and some other features) when the advertised
+    /// Produce range starts at 0, so Kafka 4.0.0+ keeps advertising v0 while refusing v0-2
+    /// requests (KAFKA-18659). fjord copies that so the same clients work.
+    pub fn advertised_min_version(&self) -> i16 {
+        match self.api_key {
+            ApiKey::Produce => 0,
+            _ => self.min_version,
+        }
+    }
+}
+
+/// Every API fjord serves. Keep ordered by API key; see the module docs for the rule.
+pub const SUPPORTED_APIS: &[ApiSupport] = &[
+    // v0-4; v3+ is flexible. Requests at an unknown version are still answered (KIP-511).
+    ApiSupport::new(ApiKey::ApiVersions, 0, 4),
+];
+
+/// The table entry for `api_key`, if fjord serves it.
+pub fn supported_api(api_key: ApiKey) -> Option<&'static ApiSupport> {
+    SUPPORTED_APIS.iter().find(|api| api.api_key == api_key)
+}
+
+/// The table entry for `api_key` if fjord serves it at `version`.
+pub fn supported_version(api_key: ApiKey, version: i16) -> Option<&'static ApiSupport> {
+    supported_api(api_key).filter(|api| api.accepts(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_unique_and_within_the_codec() {
+        let mut previous = None;
+        for api in SUPPORTED_APIS {
+            let key = api.api_key as i16;
+            assert!(
+                previous < Some(key),
+                "{:?} out of order or duplicated",
+                api.api_key
+            );
+            previous = Some(key);
+            let codec = api.api_key.valid_versions();
+            assert!(
+                api.min_version <= api.max_version,
+                "{:?} has an empty range",
+                api.api_key
+            );
+            assert!(
+                codec.min <= api.min_version && api.max_version <= codec.max,
+                "{:?} {}..{} is outside what kafka-protocol can decode ({codec})",
+                api.api_key,
+                api.min_version,
+                api.max_version
+            );
+        }
+    }
+
+    #[test]
+    fn produce_is_advertised_from_v0_but_accepts_only_its_range() {
+        let produce = ApiSupport::new(ApiKey::Produce, 3, 12);
+        assert_eq!(produce.advertised_min_version(), 0);
+        assert!(!produce.accepts(2));
+        assert!(produce.accepts(3));
+        let fetch = ApiSupport::new(ApiKey::Fetch, 4, 17);
+        assert_eq!(fetch.advertised_min_version(), 4);
+    }
+
+    #[test]
+    fn lookups() {
+        assert!(supported_version(ApiKey::ApiVersions, 3).is_some());
+        assert!(supported_version(ApiKey::ApiVersions, 5).is_none());
+        assert!(supported_api(ApiKey::ApiVersions).is_some());
+    }
+}
