@@ -72,6 +72,11 @@ pub enum MetadataError {
     /// Encoding records into a batch failed (a bug, not an input problem).
     #[error("encoding metadata records failed")]
     Encode(#[source] BoxError),
+    /// The metadata log belongs to another cluster than the one configured.
+    #[error(
+        "the metadata log belongs to cluster {log}, but cluster.id {configured} is configured"
+    )]
+    InconsistentClusterId { log: String, configured: String },
     /// The producer-id space is exhausted (it is an i64; reaching this means a bug).
     #[error("producer id space exhausted")]
     ProducerIdsExhausted,
@@ -93,6 +98,7 @@ impl MetadataError {
             MetadataError::InvalidRequest(_) => ResponseError::InvalidRequest,
             MetadataError::NotController => ResponseError::NotController,
             MetadataError::Log { .. } => ResponseError::KafkaStorageError,
+            MetadataError::InconsistentClusterId { .. } => ResponseError::InconsistentClusterId,
             MetadataError::CorruptRecord { .. }
             | MetadataError::UnsupportedRecordVersion { .. }
             | MetadataError::Encode(_)
@@ -108,6 +114,7 @@ impl MetadataError {
             | MetadataError::CorruptRecord { .. }
             | MetadataError::UnsupportedRecordVersion { .. }
             | MetadataError::Encode(_)
+            | MetadataError::InconsistentClusterId { .. }
             | MetadataError::ProducerIdsExhausted => None,
             other => Some(other.to_string()),
         }
@@ -123,21 +130,53 @@ mod tests {
 
     #[test]
     fn codes_match_kafka() {
-        assert_eq!(MetadataError::InvalidTopic("x".into()).error_code().code(), 17);
-        assert_eq!(MetadataError::TopicAlreadyExists("t".into()).error_code().code(), 36);
-        assert_eq!(MetadataError::InvalidPartitions("p".into()).error_code().code(), 37);
-        assert_eq!(MetadataError::InvalidReplicationFactor("r".into()).error_code().code(), 38);
-        assert_eq!(MetadataError::InvalidConfig("c".into()).error_code().code(), 40);
+        assert_eq!(
+            MetadataError::InvalidTopic("x".into()).error_code().code(),
+            17
+        );
+        assert_eq!(
+            MetadataError::TopicAlreadyExists("t".into())
+                .error_code()
+                .code(),
+            36
+        );
+        assert_eq!(
+            MetadataError::InvalidPartitions("p".into())
+                .error_code()
+                .code(),
+            37
+        );
+        assert_eq!(
+            MetadataError::InvalidReplicationFactor("r".into())
+                .error_code()
+                .code(),
+            38
+        );
+        assert_eq!(
+            MetadataError::InvalidConfig("c".into()).error_code().code(),
+            40
+        );
         assert_eq!(MetadataError::TopicDeletionDisabled.error_code().code(), 73);
-        assert_eq!(MetadataError::UnknownTopicId(Uuid::nil()).error_code().code(), 100);
+        assert_eq!(
+            MetadataError::UnknownTopicId(Uuid::nil())
+                .error_code()
+                .code(),
+            100
+        );
     }
 
     #[test]
     fn internal_errors_hide_their_text() {
-        let e = MetadataError::CorruptRecord { offset: 3, reason: "bad json".into() };
+        let e = MetadataError::CorruptRecord {
+            offset: 3,
+            reason: "bad json".into(),
+        };
         assert_eq!(e.client_message(), None);
         assert_eq!(e.error_code().code(), -1);
         let e = MetadataError::TopicAlreadyExists("orders".into());
-        assert_eq!(e.client_message().as_deref(), Some("Topic 'orders' already exists."));
+        assert_eq!(
+            e.client_message().as_deref(),
+            Some("Topic 'orders' already exists.")
+        );
     }
 }

@@ -138,12 +138,18 @@ impl MetadataImage {
 
     /// Brokers that can take replicas (registered and not fenced), in id order.
     pub fn usable_broker_ids(&self) -> Vec<i32> {
-        self.brokers.values().filter(|b| !b.fenced).map(|b| b.broker_id).collect()
+        self.brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .map(|b| b.broker_id)
+            .collect()
     }
 
     /// All topics, sorted by name.
     pub fn topics(&self) -> impl Iterator<Item = &Arc<TopicImage>> {
-        self.topic_ids_by_name.values().filter_map(|id| self.topics_by_id.get(id))
+        self.topic_ids_by_name
+            .values()
+            .filter_map(|id| self.topics_by_id.get(id))
     }
 
     pub fn topic_count(&self) -> usize {
@@ -151,7 +157,9 @@ impl MetadataImage {
     }
 
     pub fn topic(&self, name: &str) -> Option<&Arc<TopicImage>> {
-        self.topic_ids_by_name.get(name).and_then(|id| self.topics_by_id.get(id))
+        self.topic_ids_by_name
+            .get(name)
+            .and_then(|id| self.topics_by_id.get(id))
     }
 
     pub fn topic_by_id(&self, topic_id: &Uuid) -> Option<&Arc<TopicImage>> {
@@ -209,7 +217,8 @@ impl MetadataImage {
         let corrupt = |reason: String| MetadataError::CorruptRecord { offset, reason };
         match record {
             MetadataRecord::RegisterBroker(r) => {
-                self.brokers.insert(r.broker_id, Arc::new(BrokerRegistration::from(r)));
+                self.brokers
+                    .insert(r.broker_id, Arc::new(BrokerRegistration::from(r)));
             }
             MetadataRecord::Topic(r) => {
                 if let Some(existing) = self.topic_ids_by_name.get(&r.name) {
@@ -234,10 +243,9 @@ impl MetadataImage {
                 );
             }
             MetadataRecord::Partition(r) => {
-                let topic = self
-                    .topics_by_id
-                    .get_mut(&r.topic_id)
-                    .ok_or_else(|| corrupt(format!("partition of unknown topic id {}", r.topic_id)))?;
+                let topic = self.topics_by_id.get_mut(&r.topic_id).ok_or_else(|| {
+                    corrupt(format!("partition of unknown topic id {}", r.topic_id))
+                })?;
                 if r.partition < 0 {
                     return Err(corrupt(format!("negative partition {}", r.partition)));
                 }
@@ -247,12 +255,12 @@ impl MetadataImage {
             }
             MetadataRecord::Config(r) => self.apply_config(r),
             MetadataRecord::RemoveTopic(r) => {
-                let topic = self
-                    .topics_by_id
-                    .remove(&r.topic_id)
-                    .ok_or_else(|| corrupt(format!("removal of unknown topic id {}", r.topic_id)))?;
+                let topic = self.topics_by_id.remove(&r.topic_id).ok_or_else(|| {
+                    corrupt(format!("removal of unknown topic id {}", r.topic_id))
+                })?;
                 self.topic_ids_by_name.remove(&topic.name);
-                self.configs.remove(&(ConfigResourceType::Topic, topic.name.clone()));
+                self.configs
+                    .remove(&(ConfigResourceType::Topic, topic.name.clone()));
             }
             MetadataRecord::ProducerIds(r) => {
                 if r.next_producer_id < self.next_producer_id {
@@ -304,7 +312,10 @@ mod tests {
     use crate::record::*;
 
     fn topic(name: &str, id: Uuid) -> MetadataRecord {
-        MetadataRecord::Topic(TopicRecord { name: name.into(), topic_id: id })
+        MetadataRecord::Topic(TopicRecord {
+            name: name.into(),
+            topic_id: id,
+        })
     }
 
     fn partition(id: Uuid, p: i32) -> MetadataRecord {
@@ -334,21 +345,35 @@ mod tests {
         assert_eq!(image.topic("b").unwrap().partitions.len(), 2);
         assert_eq!(image.partition("b", 1).unwrap().leader, 1);
         // broker 1 and 2 are not registered: both replicas are offline
-        assert_eq!(image.offline_replicas(image.partition("b", 0).unwrap()), vec![1, 2]);
+        assert_eq!(
+            image.offline_replicas(image.partition("b", 0).unwrap()),
+            vec![1, 2]
+        );
 
         image
-            .apply(4, &MetadataRecord::Config(ConfigRecord {
-                resource_type: ConfigResourceType::Topic,
-                resource_name: "b".into(),
-                name: "retention.ms".into(),
-                value: Some("1".into()),
-            }))
+            .apply(
+                4,
+                &MetadataRecord::Config(ConfigRecord {
+                    resource_type: ConfigResourceType::Topic,
+                    resource_name: "b".into(),
+                    name: "retention.ms".into(),
+                    value: Some("1".into()),
+                }),
+            )
             .unwrap();
         assert_eq!(image.topic_configs("b").unwrap()["retention.ms"], "1");
-        image.apply(5, &MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: id })).unwrap();
+        image
+            .apply(
+                5,
+                &MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: id }),
+            )
+            .unwrap();
         assert!(image.topic("b").is_none());
         assert!(image.topic_by_id(&id).is_none());
-        assert!(image.topic_configs("b").is_none(), "configs go with the topic");
+        assert!(
+            image.topic_configs("b").is_none(),
+            "configs go with the topic"
+        );
     }
 
     #[test]
@@ -371,21 +396,32 @@ mod tests {
         image.apply(1, &topic("t", id)).unwrap();
         assert!(image.apply(2, &topic("t", Uuid::new_v4())).is_err());
         assert!(image
-            .apply(3, &MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: Uuid::new_v4() }))
+            .apply(
+                3,
+                &MetadataRecord::RemoveTopic(RemoveTopicRecord {
+                    topic_id: Uuid::new_v4()
+                })
+            )
             .is_err());
         image
-            .apply(4, &MetadataRecord::ProducerIds(ProducerIdsRecord {
-                broker_id: 1,
-                broker_epoch: 0,
-                next_producer_id: 1000,
-            }))
+            .apply(
+                4,
+                &MetadataRecord::ProducerIds(ProducerIdsRecord {
+                    broker_id: 1,
+                    broker_epoch: 0,
+                    next_producer_id: 1000,
+                }),
+            )
             .unwrap();
         assert!(image
-            .apply(5, &MetadataRecord::ProducerIds(ProducerIdsRecord {
-                broker_id: 1,
-                broker_epoch: 0,
-                next_producer_id: 10,
-            }))
+            .apply(
+                5,
+                &MetadataRecord::ProducerIds(ProducerIdsRecord {
+                    broker_id: 1,
+                    broker_epoch: 0,
+                    next_producer_id: 10,
+                })
+            )
             .is_err());
     }
 
@@ -401,7 +437,13 @@ mod tests {
             })
         };
         image.apply(0, &set(Some("5"))).unwrap();
-        assert_eq!(image.configs(ConfigResourceType::Broker, "1").unwrap().len(), 1);
+        assert_eq!(
+            image
+                .configs(ConfigResourceType::Broker, "1")
+                .unwrap()
+                .len(),
+            1
+        );
         image.apply(1, &set(None)).unwrap();
         assert!(image.configs(ConfigResourceType::Broker, "1").is_none());
     }

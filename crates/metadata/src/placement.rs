@@ -18,7 +18,10 @@ pub struct PlacementSeed {
 impl PlacementSeed {
     pub fn from_topic_id(topic_id: &uuid::Uuid) -> Self {
         let (hi, lo) = topic_id.as_u64_pair();
-        PlacementSeed { start_index: hi as usize, replica_shift: lo as usize }
+        PlacementSeed {
+            start_index: hi as usize,
+            replica_shift: lo as usize,
+        }
     }
 }
 
@@ -74,7 +77,10 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
 
-    const SEED: PlacementSeed = PlacementSeed { start_index: 0, replica_shift: 0 };
+    const SEED: PlacementSeed = PlacementSeed {
+        start_index: 0,
+        replica_shift: 0,
+    };
 
     #[test]
     fn single_broker() {
@@ -87,7 +93,10 @@ mod tests {
         let brokers = [3, 1, 2, 4, 5];
         for rf in 1..=5 {
             for seed in 0..7 {
-                let seed = PlacementSeed { start_index: seed, replica_shift: seed * 3 };
+                let seed = PlacementSeed {
+                    start_index: seed,
+                    replica_shift: seed * 3,
+                };
                 let a = assign_replicas(&brokers, 0, 20, rf, seed).unwrap();
                 let mut leaders = BTreeMap::new();
                 for replicas in &a {

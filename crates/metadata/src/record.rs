@@ -189,7 +189,10 @@ struct EnvelopeOut<'a> {
 impl MetadataRecord {
     /// The JSON value written to the log for this record.
     pub fn to_json_bytes(&self) -> Result<Bytes> {
-        let envelope = EnvelopeOut { version: CURRENT_RECORD_VERSION, record: self };
+        let envelope = EnvelopeOut {
+            version: CURRENT_RECORD_VERSION,
+            record: self,
+        };
         serde_json::to_vec(&envelope)
             .map(Bytes::from)
             .map_err(|e| MetadataError::Encode(Box::new(e)))
@@ -235,7 +238,9 @@ pub fn encode_batch(records: &[MetadataRecord], timestamp_ms: i64) -> Result<Byt
             producer_epoch: NO_PRODUCER_EPOCH,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: NO_SEQUENCE,
+            // the encoder starts a new batch whenever `offset - sequence` changes; advancing the
+            // sequence with the offset keeps one batch and still writes base sequence -1
+            sequence: NO_SEQUENCE.wrapping_add(i as i32),
             timestamp: timestamp_ms,
             key: None,
             value: Some(record.to_json_bytes()?),
@@ -243,22 +248,40 @@ pub fn encode_batch(records: &[MetadataRecord], timestamp_ms: i64) -> Result<Byt
         });
     }
     let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions { version: 2, compression: Compression::None };
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
     RecordBatchEncoder::encode(&mut buf, &kafka_records, &options)
         .map_err(|e| MetadataError::Encode(e.into()))?;
     Ok(buf.freeze())
 }
 
-/// Decodes every batch in `bytes` (as read from the log) into `(offset, record)` pairs, in log
-/// order. Control records are skipped: they carry no metadata.
-pub fn decode_batches(bytes: Bytes) -> Result<Vec<(i64, MetadataRecord)>> {
+/// What [`decode_batches`] found.
+#[derive(Debug)]
+pub struct DecodedBatches {
+    /// `(offset, record)` in log order.
+    pub records: Vec<(i64, MetadataRecord)>,
+    /// The offset after the last batch decoded (its base offset + last offset delta + 1).
+    pub next_offset: i64,
+}
+
+/// Decodes every batch in `bytes` (as read from the log). Control records are skipped: they
+/// carry no metadata.
+pub fn decode_batches(bytes: Bytes) -> Result<DecodedBatches> {
     let mut buf = bytes;
-    let mut out = Vec::new();
+    let mut out = DecodedBatches {
+        records: Vec::new(),
+        next_offset: -1,
+    };
     while !buf.is_empty() {
-        let offset_hint = peek_base_offset(&buf);
-        let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-            MetadataError::CorruptRecord { offset: offset_hint, reason: e.to_string() }
-        })?;
+        let (base_offset, last_offset_delta) = peek_header(&buf);
+        let set =
+            RecordBatchDecoder::decode(&mut buf).map_err(|e| MetadataError::CorruptRecord {
+                offset: base_offset,
+                reason: e.to_string(),
+            })?;
+        out.next_offset = base_offset + i64::from(last_offset_delta) + 1;
         for record in set.records {
             if record.control {
                 continue;
@@ -267,18 +290,29 @@ pub fn decode_batches(bytes: Bytes) -> Result<Vec<(i64, MetadataRecord)>> {
                 offset: record.offset,
                 reason: "metadata record without a value".into(),
             })?;
-            out.push((record.offset, MetadataRecord::from_json_bytes(&value, record.offset)?));
+            out.records.push((
+                record.offset,
+                MetadataRecord::from_json_bytes(&value, record.offset)?,
+            ));
         }
     }
     Ok(out)
 }
 
-/// The base offset in a batch header, for error messages about a batch that fails to decode.
-fn peek_base_offset(buf: &[u8]) -> i64 {
-    buf.get(..8)
+/// Base offset and last offset delta from a v2 batch header (bytes 0..8 and 23..27); -1/0
+/// when the header is short, which the decoder then reports as corrupt.
+fn peek_header(buf: &[u8]) -> (i64, i32) {
+    let base = buf
+        .get(..8)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(i64::from_be_bytes)
-        .unwrap_or(-1)
+        .unwrap_or(-1);
+    let delta = buf
+        .get(23..27)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(i32::from_be_bytes)
+        .unwrap_or(0);
+    (base, delta)
 }
 
 #[cfg(test)]
@@ -288,7 +322,10 @@ mod tests {
     fn sample_records() -> Vec<MetadataRecord> {
         let topic_id = Uuid::new_v4();
         vec![
-            MetadataRecord::Topic(TopicRecord { name: "orders".into(), topic_id }),
+            MetadataRecord::Topic(TopicRecord {
+                name: "orders".into(),
+                topic_id,
+            }),
             MetadataRecord::Partition(PartitionRecord {
                 topic_id,
                 partition: 0,
@@ -312,11 +349,35 @@ mod tests {
         let records = sample_records();
         let batch = encode_batch(&records, 1_700_000_000_000).unwrap();
         let decoded = decode_batches(batch).unwrap();
-        assert_eq!(decoded.len(), 3);
-        for (i, (offset, record)) in decoded.iter().enumerate() {
+        assert_eq!(decoded.records.len(), 3);
+        assert_eq!(decoded.next_offset, 3);
+        for (i, (offset, record)) in decoded.records.iter().enumerate() {
             assert_eq!(*offset, i as i64);
             assert_eq!(record, &records[i]);
         }
+    }
+
+    #[test]
+    fn many_records_make_exactly_one_batch() {
+        let batch = encode_batch(&sample_records(), 5).unwrap();
+        // one header: its length field covers the whole buffer
+        let batch_length = i32::from_be_bytes(batch[8..12].try_into().unwrap()) as usize;
+        assert_eq!(batch_length + 12, batch.len());
+        assert_eq!(
+            i32::from_be_bytes(batch[23..27].try_into().unwrap()),
+            2,
+            "last offset delta"
+        );
+        assert_eq!(
+            i32::from_be_bytes(batch[53..57].try_into().unwrap()),
+            -1,
+            "base sequence"
+        );
+        assert_eq!(
+            i64::from_be_bytes(batch[43..51].try_into().unwrap()),
+            -1,
+            "producer id"
+        );
     }
 
     #[test]
@@ -325,12 +386,14 @@ mod tests {
         let b = encode_batch(&sample_records()[..2], 2).unwrap();
         let mut both = BytesMut::from(&a[..]);
         both.extend_from_slice(&b);
-        assert_eq!(decode_batches(both.freeze()).unwrap().len(), 3);
+        assert_eq!(decode_batches(both.freeze()).unwrap().records.len(), 3);
     }
 
     #[test]
     fn json_shape_is_tagged_and_versioned() {
-        let record = MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: Uuid::nil() });
+        let record = MetadataRecord::RemoveTopic(RemoveTopicRecord {
+            topic_id: Uuid::nil(),
+        });
         let json: serde_json::Value =
             serde_json::from_slice(&record.to_json_bytes().unwrap()).unwrap();
         assert_eq!(json["type"], "RemoveTopicRecord");
@@ -342,7 +405,11 @@ mod tests {
     fn newer_version_is_refused() {
         let value = br#"{"type":"TopicRecord","version":7,"name":"a","topic_id":"00000000-0000-0000-0000-000000000001"}"#;
         match MetadataRecord::from_json_bytes(value, 42) {
-            Err(MetadataError::UnsupportedRecordVersion { offset: 42, version: 7, .. }) => {}
+            Err(MetadataError::UnsupportedRecordVersion {
+                offset: 42,
+                version: 7,
+                ..
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -352,7 +419,9 @@ mod tests {
         let value = br#"{"type":"ClusterIdRecord","version":0,"cluster_id":"abc","extra":1}"#;
         assert_eq!(
             MetadataRecord::from_json_bytes(value, 0).unwrap(),
-            MetadataRecord::ClusterId(ClusterIdRecord { cluster_id: "abc".into() })
+            MetadataRecord::ClusterId(ClusterIdRecord {
+                cluster_id: "abc".into()
+            })
         );
         assert!(matches!(
             MetadataRecord::from_json_bytes(b"{not json", 5),
@@ -368,13 +437,19 @@ mod tests {
     fn truncated_batch_is_corrupt_not_a_panic() {
         let batch = encode_batch(&sample_records(), 1).unwrap();
         let cut = batch.slice(..batch.len() - 5);
-        assert!(matches!(decode_batches(cut), Err(MetadataError::CorruptRecord { .. })));
+        assert!(matches!(
+            decode_batches(cut),
+            Err(MetadataError::CorruptRecord { .. })
+        ));
     }
 
     #[test]
     fn config_resource_type_ids() {
         assert_eq!(ConfigResourceType::Topic.id(), 2);
-        assert_eq!(ConfigResourceType::try_from(4), Ok(ConfigResourceType::Broker));
+        assert_eq!(
+            ConfigResourceType::try_from(4),
+            Ok(ConfigResourceType::Broker)
+        );
         assert_eq!(ConfigResourceType::try_from(8), Err(8));
     }
 }

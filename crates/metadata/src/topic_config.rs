@@ -202,18 +202,26 @@ pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<String> 
         MetadataError::InvalidConfig(format!("Unknown topic config name: {name}"))
     })?;
     let value = value.ok_or_else(|| {
-        MetadataError::InvalidConfig(format!("Null value not supported for topic configs: {name}"))
+        MetadataError::InvalidConfig(format!(
+            "Null value not supported for topic configs: {name}"
+        ))
     })?;
     let trimmed = value.trim();
     match def.config_type {
         ConfigType::Boolean => {
             if !trimmed.eq_ignore_ascii_case("true") && !trimmed.eq_ignore_ascii_case("false") {
-                return Err(invalid(name, value, "Expected value to be either true or false"));
+                return Err(invalid(
+                    name,
+                    value,
+                    "Expected value to be either true or false",
+                ));
             }
         }
         ConfigType::Int | ConfigType::Short | ConfigType::Long => {
             let n: i64 = if def.config_type == ConfigType::Long {
-                trimmed.parse::<i64>().map_err(|_| invalid(name, value, "Not a number of type LONG"))?
+                trimmed
+                    .parse::<i64>()
+                    .map_err(|_| invalid(name, value, "Not a number of type LONG"))?
             } else {
                 trimmed
                     .parse::<i32>()
@@ -228,27 +236,45 @@ pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<String> 
                 .map_err(|_| invalid(name, value, "Not a number of type DOUBLE"))?;
             if let Rule::DoubleBetween(lo, hi) = def.rule {
                 if !(lo..=hi).contains(&x) {
-                    return Err(invalid(name, value, format!("Value must be between {lo} and {hi}")));
+                    return Err(invalid(
+                        name,
+                        value,
+                        format!("Value must be between {lo} and {hi}"),
+                    ));
                 }
             }
         }
         ConfigType::String | ConfigType::Class | ConfigType::Password => {
             if let Rule::OneOf(allowed) = def.rule {
                 if !allowed.contains(&trimmed) {
-                    return Err(invalid(name, value, format!("String must be one of: {}", allowed.join(", "))));
+                    return Err(invalid(
+                        name,
+                        value,
+                        format!("String must be one of: {}", allowed.join(", ")),
+                    ));
                 }
             }
         }
         ConfigType::List => {
-            let items: Vec<&str> =
-                trimmed.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let items: Vec<&str> = trimmed
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
             match def.rule {
                 Rule::ListOf(allowed) => {
                     if items.is_empty() {
                         return Err(invalid(name, value, "Empty list is not allowed"));
                     }
                     if let Some(bad) = items.iter().find(|i| !allowed.contains(i)) {
-                        return Err(invalid(name, value, format!("Invalid value {bad}, valid values are: {}", allowed.join(", "))));
+                        return Err(invalid(
+                            name,
+                            value,
+                            format!(
+                                "Invalid value {bad}, valid values are: {}",
+                                allowed.join(", ")
+                            ),
+                        ));
                     }
                 }
                 Rule::ThrottledReplicas => check_throttled_replicas(name, value, &items)?,
@@ -267,12 +293,16 @@ pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<String> 
 
 fn check_number(def: &TopicConfigDef, name: &str, value: &str, n: i64) -> Result<()> {
     match def.rule {
-        Rule::AtLeast(min) if n < min => {
-            Err(invalid(name, value, format!("Value must be at least {min}")))
-        }
-        Rule::Between(lo, hi) if !(lo..=hi).contains(&n) => {
-            Err(invalid(name, value, format!("Value must be no less than {lo} and no more than {hi}")))
-        }
+        Rule::AtLeast(min) if n < min => Err(invalid(
+            name,
+            value,
+            format!("Value must be at least {min}"),
+        )),
+        Rule::Between(lo, hi) if !(lo..=hi).contains(&n) => Err(invalid(
+            name,
+            value,
+            format!("Value must be no less than {lo} and no more than {hi}"),
+        )),
         Rule::GzipLevel if n != -1 && !(1..=9).contains(&n) => {
             Err(invalid(name, value, "Value must be -1 or between 1 and 9"))
         }
@@ -352,9 +382,17 @@ impl TopicConfigDefaults {
             let mut explicit = None;
             let mut implicit = None;
             for (broker_key, factor) in def.broker_synonyms {
-                let Some((raw, is_explicit)) = lookup(broker_key) else { continue };
-                let Some(value) = scale(&raw, *factor) else { continue };
-                let slot = if is_explicit { &mut explicit } else { &mut implicit };
+                let Some((raw, is_explicit)) = lookup(broker_key) else {
+                    continue;
+                };
+                let Some(value) = scale(&raw, *factor) else {
+                    continue;
+                };
+                let slot = if is_explicit {
+                    &mut explicit
+                } else {
+                    &mut implicit
+                };
                 if slot.is_none() {
                     *slot = Some((broker_key.to_string(), value));
                 }
@@ -366,7 +404,11 @@ impl TopicConfigDefaults {
             };
             defaults.values.insert(
                 def.name,
-                DefaultValue { value: chosen.1, source, broker_key: Some(chosen.0) },
+                DefaultValue {
+                    value: chosen.1,
+                    source,
+                    broker_key: Some(chosen.0),
+                },
             );
         }
         defaults
@@ -385,7 +427,12 @@ fn scale(raw: &str, factor: i64) -> Option<String> {
     if factor == 1 {
         return Some(raw.to_string());
     }
-    raw.parse::<i64>().ok().and_then(|n| n.checked_mul(factor)).map(|n| n.to_string())
+    let n = raw.parse::<i64>().ok()?;
+    if n < 0 {
+        // any negative hours/minutes means "no limit", which the ms key spells -1
+        return Some("-1".to_string());
+    }
+    n.checked_mul(factor).map(|n| n.to_string())
 }
 
 /// One synonym of a resolved config, most specific first (DescribeConfigs `synonyms`).
@@ -435,7 +482,12 @@ pub fn resolve_topic_configs(
                     source: ConfigSource::DynamicTopic,
                 });
             }
-            if let Some(DefaultValue { value, source, broker_key: Some(key) }) = default {
+            if let Some(DefaultValue {
+                value,
+                source,
+                broker_key: Some(key),
+            }) = default
+            {
                 synonyms.push(ConfigSynonym {
                     name: key.clone(),
                     value: Some(value.clone()),
@@ -479,7 +531,12 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         for pair in TOPIC_CONFIGS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} !< {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} !< {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
     }
 
@@ -503,7 +560,10 @@ mod tests {
         assert!(validate_topic_config("retention.ms", Some("-1")).is_ok());
         assert!(validate_topic_config("retention.ms", Some("-2")).is_err());
         assert!(validate_topic_config("retention.ms", Some("abc")).is_err());
-        assert!(validate_topic_config("segment.bytes", Some("4294967296")).is_err(), "INT overflow");
+        assert!(
+            validate_topic_config("segment.bytes", Some("4294967296")).is_err(),
+            "INT overflow"
+        );
         assert!(validate_topic_config("min.cleanable.dirty.ratio", Some("1.5")).is_err());
         assert!(validate_topic_config("compression.gzip.level", Some("0")).is_err());
         assert!(validate_topic_config("compression.gzip.level", Some("-1")).is_ok());
@@ -515,13 +575,18 @@ mod tests {
 
     #[test]
     fn enums_and_lists() {
-        assert_eq!(validate_topic_config("cleanup.policy", Some(" compact , delete ")).unwrap(), "compact,delete");
+        assert_eq!(
+            validate_topic_config("cleanup.policy", Some(" compact , delete ")).unwrap(),
+            "compact,delete"
+        );
         assert!(validate_topic_config("cleanup.policy", Some("compact,shred")).is_err());
         assert!(validate_topic_config("cleanup.policy", Some("")).is_err());
         assert!(validate_topic_config("compression.type", Some("zstd")).is_ok());
         assert!(validate_topic_config("compression.type", Some("brotli")).is_err());
         assert!(validate_topic_config("message.timestamp.type", Some("LogAppendTime")).is_ok());
-        assert!(validate_topic_config("leader.replication.throttled.replicas", Some("0:1,1:2")).is_ok());
+        assert!(
+            validate_topic_config("leader.replication.throttled.replicas", Some("0:1,1:2")).is_ok()
+        );
         assert!(validate_topic_config("leader.replication.throttled.replicas", Some("*")).is_ok());
         assert!(validate_topic_config("leader.replication.throttled.replicas", Some("x")).is_err());
     }
@@ -547,9 +612,16 @@ mod tests {
         assert_eq!(retention.value, "3600000");
         assert_eq!(retention.source, ConfigSource::StaticBroker);
         assert_eq!(retention.broker_key.as_deref(), Some("log.retention.hours"));
-        assert_eq!(defaults.get("segment.bytes").unwrap().source, ConfigSource::Default);
+        assert_eq!(
+            defaults.get("segment.bytes").unwrap().source,
+            ConfigSource::Default
+        );
         assert_eq!(defaults.get("cleanup.policy").unwrap().value, "compact");
         assert_eq!(defaults.get("max.message.bytes").unwrap().value, "1048588");
+        let unlimited = TopicConfigDefaults::from_broker(|key| {
+            (key == "log.retention.hours").then(|| ("-5".to_string(), true))
+        });
+        assert_eq!(unlimited.get("retention.ms").unwrap().value, "-1");
     }
 
     #[test]
@@ -569,7 +641,13 @@ mod tests {
         assert_eq!(r.synonyms[1].source, ConfigSource::StaticBroker);
         let r = resolved.iter().find(|c| c.name == "segment.bytes").unwrap();
         assert!(r.is_default());
-        assert_eq!(effective_topic_config(Some(&overrides), &defaults, "retention.ms").as_deref(), Some("5"));
-        assert_eq!(effective_topic_config(None, &defaults, "retention.ms").as_deref(), Some("1000"));
+        assert_eq!(
+            effective_topic_config(Some(&overrides), &defaults, "retention.ms").as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            effective_topic_config(None, &defaults, "retention.ms").as_deref(),
+            Some("1000")
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
             "Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} characters, topic name: {name}"
         )));
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
         return Err(MetadataError::InvalidTopic(format!(
             "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
         )));
@@ -52,7 +55,9 @@ pub fn unify_collision_chars(name: &str) -> String {
 
 /// Whether the topic is one of Kafka's internal topics (Metadata `is_internal`).
 pub fn is_internal_topic(name: &str) -> bool {
-    name == GROUP_METADATA_TOPIC || name == TRANSACTION_STATE_TOPIC || name == SHARE_GROUP_STATE_TOPIC
+    name == GROUP_METADATA_TOPIC
+        || name == TRANSACTION_STATE_TOPIC
+        || name == SHARE_GROUP_STATE_TOPIC
 }
 
 #[cfg(test)]
@@ -61,14 +66,29 @@ mod tests {
 
     #[test]
     fn legal_names() {
-        for name in ["a", "orders", "my-topic_1.v2", "__consumer_offsets", &"x".repeat(249)] {
+        for name in [
+            "a",
+            "orders",
+            "my-topic_1.v2",
+            "__consumer_offsets",
+            &"x".repeat(249),
+        ] {
             assert!(validate_topic_name(name).is_ok(), "{name}");
         }
     }
 
     #[test]
     fn illegal_names_are_invalid_topic() {
-        for name in ["", ".", "..", "a b", "topic/1", "ümlaut", "a:b", &"x".repeat(250)] {
+        for name in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "topic/1",
+            "ümlaut",
+            "a:b",
+            &"x".repeat(250),
+        ] {
             let err = validate_topic_name(name).unwrap_err();
             assert_eq!(err.error_code().code(), 17, "{name}");
         }
