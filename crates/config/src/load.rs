@@ -217,6 +217,8 @@ impl ServerConfig {
                     .unwrap_or(ConfigSource::Default),
                 sensitive: false,
                 read_only: true,
+                config_type: key.ty,
+                documentation: key.doc,
             })
             .collect()
     }

@@ -246,4 +246,8 @@ pub struct ConfigEntry {
     pub sensitive: bool,
     /// Every broker key is read-only in fjord for now (no dynamic broker configs).
     pub read_only: bool,
+    /// Kafka's type name (`int`, `long`, `boolean`, `string`, `list`, ...), for DescribeConfigs.
+    pub config_type: &'static str,
+    /// One-line documentation, for DescribeConfigs `include_documentation`.
+    pub documentation: &'static str,
 }
