@@ -1,0 +1,138 @@
+//! The storage layer's error type and its single mapping to Kafka error codes.
+
+use std::path::PathBuf;
+
+use fjord_protocol::batch::BatchError;
+use kafka_protocol::ResponseError;
+
+/// Everything a partition log or the log manager can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("offset {offset} is out of range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error("corrupt record batch: {0}")]
+    CorruptBatch(#[from] BatchError),
+    #[error("record batch of {size} bytes exceeds the segment size {segment_bytes}")]
+    RecordTooLarge { size: usize, segment_bytes: u64 },
+    /// A follower append whose batches do not continue the log (or go backwards inside it).
+    #[error("batch at offset {base_offset} does not follow the log end offset {log_end_offset}")]
+    NonMonotonicOffset {
+        base_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error(
+        "out of order sequence for producer {producer_id}: expected {expected_sequence}, got {sequence}"
+    )]
+    OutOfOrderSequence {
+        producer_id: i64,
+        expected_sequence: i32,
+        sequence: i32,
+    },
+    #[error("producer {producer_id} epoch {epoch} is older than the current epoch {current_epoch}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current_epoch: i16,
+    },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A write or fsync failed earlier: the log refuses every further write, because what is on
+    /// disk after a failed fsync is unknown (the "fsyncgate" lesson).
+    #[error("log {path} is poisoned after an earlier I/O failure: {reason}")]
+    Poisoned { path: PathBuf, reason: String },
+    #[error("data directory {path} is not usable by fjord: {reason}")]
+    ForeignDataDir { path: PathBuf, reason: String },
+    /// A file fjord wrote itself (checkpoint, snapshot, meta.properties) does not parse.
+    #[error("malformed file {path}: {reason}")]
+    MalformedFile { path: PathBuf, reason: String },
+    #[error("invalid topic partition directory name {0:?}")]
+    InvalidTopicPartition(String),
+}
+
+impl LogError {
+    /// The Kafka error code a client receives for this error; the only such mapping in storage.
+    pub fn error_code(&self) -> i16 {
+        match self {
+            LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange.code(),
+            LogError::CorruptBatch(e) => e.error_code(),
+            LogError::RecordTooLarge { .. } => ResponseError::RecordListTooLarge.code(),
+            LogError::NonMonotonicOffset { .. } => ResponseError::UnknownServerError.code(),
+            LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
+            LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+            LogError::Io { .. }
+            | LogError::Poisoned { .. }
+            | LogError::ForeignDataDir { .. }
+            | LogError::MalformedFile { .. } => ResponseError::KafkaStorageError.code(),
+            LogError::InvalidTopicPartition(_) => ResponseError::UnknownServerError.code(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> LogError {
+        LogError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// A topic config override that names an unknown key or holds a bad value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigValueError {
+    #[error("unknown topic config {key}")]
+    UnknownKey { key: String },
+    #[error("invalid value {value:?} for topic config {key}: {reason}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl ConfigValueError {
+    /// Kafka answers INVALID_CONFIG (40) for both cases in CreateTopics / AlterConfigs.
+    pub fn error_code(&self) -> i16 {
+        ResponseError::InvalidConfig.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_kafka() {
+        let e = LogError::OffsetOutOfRange {
+            offset: 5,
+            log_start_offset: 0,
+            log_end_offset: 1,
+        };
+        assert_eq!(e.error_code(), 1);
+        let e = LogError::Poisoned {
+            path: "x".into(),
+            reason: "fsync".into(),
+        };
+        assert_eq!(e.error_code(), 56);
+        let e = LogError::OutOfOrderSequence {
+            producer_id: 1,
+            expected_sequence: 1,
+            sequence: 3,
+        };
+        assert_eq!(e.error_code(), 45);
+        let e = LogError::InvalidProducerEpoch {
+            producer_id: 1,
+            epoch: 0,
+            current_epoch: 1,
+        };
+        assert_eq!(e.error_code(), 47);
+        let e = LogError::CorruptBatch(BatchError::InvalidMagic { magic: 1 });
+        assert_eq!(e.error_code(), 2);
+    }
+}
