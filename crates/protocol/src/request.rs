@@ -194,10 +194,10 @@ mod tests {
             ])),
             Err(DecodeError::UnknownApiKey { api_key: 0x7f00 })
         ));
-        // Fetch is a Kafka API but not (yet) in the table.
+        // Fetch at a version no Kafka has.
         let mut frame = BytesMut::new();
         frame.put_i16(ApiKey::Fetch as i16);
-        frame.put_i16(12);
+        frame.put_i16(200);
         frame.put_i32(5);
         frame.put_i16(-1);
         let err = decode_request(frame.freeze()).unwrap_err();
@@ -205,7 +205,7 @@ mod tests {
             err,
             DecodeError::UnsupportedVersion {
                 api_key: 1,
-                version: 12
+                version: 200
             }
         ));
         assert_eq!(err.error_code(), 35);
@@ -220,6 +220,29 @@ mod tests {
             decode_request(frame.freeze()),
             Err(DecodeError::MalformedHeader { .. })
         ));
+    }
+
+    /// Without the vendored kafka-protocol fix (vendor/README.md) each of these aborts the
+    /// process: the codec reserved the declared element count before decoding anything.
+    #[test]
+    fn declared_array_counts_are_refused_before_allocating() {
+        // Metadata v0 topics: Array with an i32 count of 2^31-1 (154 GB of structs).
+        let mut body = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff]);
+        assert!(RequestKind::decode(ApiKey::Metadata, &mut body, 0).is_err());
+        // Metadata v12 topics: CompactArray, unsigned varint count of 2^32-1.
+        let mut body = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(RequestKind::decode(ApiKey::Metadata, &mut body, 12).is_err());
+        // Produce v9: a compact array of topics declaring 2^28 entries, then little else.
+        let mut body = Bytes::from_static(&[0x00, 0xff, 0xff, 0x00, 0x00, 0x01, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00]);
+        assert!(RequestKind::decode(ApiKey::Produce, &mut body, 9).is_err());
+        // A legitimate count still decodes.
+        let mut body = Bytes::from_static(&[0, 0, 0, 1, 0, 1, b't']);
+        let RequestKind::Metadata(metadata) =
+            RequestKind::decode(ApiKey::Metadata, &mut body, 0).unwrap()
+        else {
+            panic!("not a metadata request");
+        };
+        assert_eq!(metadata.topics.unwrap().len(), 1);
     }
 
     #[test]
