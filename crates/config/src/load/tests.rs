@@ -438,3 +438,17 @@ fn for_tests_is_valid_and_ephemeral() {
     assert_eq!(c.data_dir(), dir.as_path());
     c.validate().expect("for_tests config passes validation");
 }
+
+#[test]
+fn shipped_example_file_states_the_defaults() {
+    // config/server.properties promises that, as shipped, it changes nothing.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/server.properties");
+    let mut c = ServerConfig::load(Some(&path), env(&[]), &[]).expect("shipped file is valid");
+    assert!(
+        c.origins.len() > 20,
+        "the example sets most keys explicitly"
+    );
+    c.origins.clear();
+    assert_eq!(c, ServerConfig::default());
+}
