@@ -545,22 +545,25 @@ impl Segment {
         })
     }
 
-    /// Removes every batch whose last offset is >= `offset`. Returns the bytes removed.
-    pub(crate) fn truncate_to(&self, offset: i64, config: &LogConfig, active: bool) -> Result<u64, LogError> {
+    /// Removes every batch whose last offset is >= `offset` and makes this the active segment
+    /// (indexes rebuilt and preallocated). Returns the bytes removed.
+    pub(crate) fn truncate_to(&self, offset: i64, config: &LogConfig) -> Result<u64, LogError> {
         self.ensure_indexes(config)?;
         let size = self.size();
-        let Some(first) = self.locate(offset, size)? else {
-            return Ok(0);
-        };
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.size.store(first.position, Ordering::Release);
-        self.file
-            .set_len(first.position)
-            .map_err(|e| LogError::io(&self.log_path, e))?;
+        let mut removed = 0;
+        if let Some(first) = self.locate(offset, size)? {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.size.store(first.position, Ordering::Release);
+            self.file
+                .set_len(first.position)
+                .map_err(|e| LogError::io(&self.log_path, e))?;
+            removed = size - first.position;
+        }
         // Rebuilding from the remaining headers keeps indexes, next offset and max timestamp
-        // exact; truncation is rare (replication divergence), so the scan is affordable.
-        self.rebuild_indexes(config.index_interval_bytes, active, config.segment_index_bytes)?;
-        Ok(size - first.position)
+        // exact (a sealed segment's next offset is not known without a scan); truncation is
+        // rare (replication divergence), so the scan is affordable.
+        self.rebuild_indexes(config.index_interval_bytes, true, config.segment_index_bytes)?;
+        Ok(removed)
     }
 
     /// Turns the active segment into a sealed one: final time-index entry, indexes trimmed and

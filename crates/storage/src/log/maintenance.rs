@@ -35,7 +35,7 @@ impl PartitionLog {
             segment.delete_files().map_err(|e| self.poison(e))?;
         }
         new_active
-            .truncate_to(offset, &config, true)
+            .truncate_to(offset, &config)
             .map_err(|e| self.poison(e))?;
         let log_end_offset = new_active.next_offset().unwrap_or(new_active.base_offset);
         if log_end_offset < self.log_start_offset() {
