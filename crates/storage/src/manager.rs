@@ -124,6 +124,16 @@ fn prepare_dir(path: &Path, node_id: i32) -> Result<DataDir, LogError> {
     })
 }
 
+impl std::fmt::Debug for LogManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogManager")
+            .field("dirs", &self.dirs())
+            .field("node_id", &self.node_id)
+            .field("partitions", &self.logs.read().len())
+            .finish()
+    }
+}
+
 impl LogManager {
     /// Opens (creating if needed) the data dirs, validates or writes `meta.properties`, reads
     /// and deletes the clean-shutdown marker and opens every partition directory, recovering
