@@ -9,7 +9,8 @@
 //! have yet. They are answered COORDINATOR_NOT_AVAILABLE (15), what Kafka answers while its
 //! transaction coordinator is not available: the client treats it as retriable and, when it
 //! never becomes available, fails its `initTransactions()` with a timeout instead of writing
-//! transactional data that nobody could commit or abort.
+//! transactional data that nobody could commit or abort. An empty transactional id is
+//! INVALID_REQUEST, as in Kafka.
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
@@ -27,8 +28,11 @@ pub async fn handle(
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
-    if request.transactional_id.is_some() {
-        return failed(ResponseError::CoordinatorNotAvailable.code());
+    match &request.transactional_id {
+        None => {}
+        // Kafka refuses an empty transactional id outright.
+        Some(id) if id.is_empty() => return failed(ResponseError::InvalidRequest.code()),
+        Some(_) => return failed(ResponseError::CoordinatorNotAvailable.code()),
     }
     match ctx.replica_manager.producer_ids().next_producer_id().await {
         Ok(producer_id) => InitProducerIdResponse::default()
