@@ -20,9 +20,9 @@ pub mod topic_config;
 pub mod topic_name;
 
 pub use controller::{
-    AlterConfigOp, BrokerRegistrationRequest, ConfigResource, Controller, ControllerConfig,
-    CreatePartitionsSpec, CreatedTopic, DeleteTopicTarget, DeletedTopic, IncrementalAlterConfig,
-    NewTopic,
+    AlterConfigEntry, AlterConfigOp, BrokerRegistrationRequest, ConfigResource, Controller,
+    ControllerConfig, CreatePartitionsSpec, CreatedTopic, DeleteTopicTarget, DeletedTopic,
+    IncrementalAlterConfig, NewTopic,
 };
 pub use error::{MetadataError, Result};
 pub use image::{BrokerRegistration, MetadataImage, PartitionRegistration, TopicImage, NO_LEADER};

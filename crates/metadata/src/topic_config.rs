@@ -42,6 +42,26 @@ impl ConfigType {
     }
 }
 
+impl std::str::FromStr for ConfigType {
+    type Err = String;
+
+    /// Kafka's lower-case type names (`ConfigDef.Type` as documented: `int`, `long`, ...).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "boolean" => Ok(ConfigType::Boolean),
+            "string" => Ok(ConfigType::String),
+            "int" => Ok(ConfigType::Int),
+            "short" => Ok(ConfigType::Short),
+            "long" => Ok(ConfigType::Long),
+            "double" => Ok(ConfigType::Double),
+            "list" => Ok(ConfigType::List),
+            "class" => Ok(ConfigType::Class),
+            "password" => Ok(ConfigType::Password),
+            other => Err(format!("unknown config type {other}")),
+        }
+    }
+}
+
 /// Where a config value comes from (Kafka's `DescribeConfigsResponse.ConfigSource` ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -527,6 +547,16 @@ pub fn effective_topic_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_type_names() {
+        assert_eq!("long".parse::<ConfigType>().unwrap().id(), 5);
+        assert_eq!(
+            "boolean".parse::<ConfigType>().unwrap(),
+            ConfigType::Boolean
+        );
+        assert!("float".parse::<ConfigType>().is_err());
+    }
 
     #[test]
     fn table_is_sorted_and_unique() {

@@ -54,7 +54,7 @@ impl TryFrom<i8> for AlterConfigOp {
 }
 
 /// One key of an AlterConfigs resource: the key and its new value.
-pub type ConfigEntry = (String, Option<String>);
+pub type AlterConfigEntry = (String, Option<String>);
 
 /// One key of an IncrementalAlterConfigs resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,7 +133,7 @@ impl Controller {
     /// AlterConfigs: each resource's overrides become exactly the given set.
     pub async fn alter_configs(
         &self,
-        resources: Vec<(ConfigResource, Vec<ConfigEntry>)>,
+        resources: Vec<(ConfigResource, Vec<AlterConfigEntry>)>,
         validate_only: bool,
     ) -> Vec<Result<()>> {
         self.change_configs(resources, validate_only, |image, resource, entries| {
@@ -239,7 +239,7 @@ trait Keyed {
     fn key(&self) -> &str;
 }
 
-impl Keyed for ConfigEntry {
+impl Keyed for AlterConfigEntry {
     fn key(&self) -> &str {
         &self.0
     }

@@ -22,21 +22,22 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use fjord_config::ServerConfig;
+use fjord_config::{Listener, SecurityProtocol, ServerConfig};
+use fjord_storage::LogManager;
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
 use crate::error::{MetadataError, Result};
 use crate::image::MetadataImage;
-use crate::log::{replay, MetadataLog};
+use crate::log::{open_metadata_log, replay, MetadataLog};
 use crate::record::{
-    encode_batch, BrokerEndpoint, ClusterIdRecord, FeatureLevelRecord, MetadataRecord,
-    PartitionRecord, ProducerIdsRecord, RegisterBrokerRecord,
+    encode_batch, security_protocol, BrokerEndpoint, ClusterIdRecord, FeatureLevelRecord,
+    MetadataRecord, PartitionRecord, ProducerIdsRecord, RegisterBrokerRecord,
 };
 use crate::topic_config::TopicConfigDefaults;
 
 pub use configs::{
-    topic_log_config, AlterConfigOp, ConfigEntry, ConfigResource, IncrementalAlterConfig,
+    topic_log_config, AlterConfigEntry, AlterConfigOp, ConfigResource, IncrementalAlterConfig,
 };
 pub use topics::{CreatePartitionsSpec, CreatedTopic, DeleteTopicTarget, DeletedTopic, NewTopic};
 
@@ -157,6 +158,67 @@ impl Controller {
             image_tx,
             clock,
         })
+    }
+
+    /// Starts this node's controller: opens `__cluster_metadata-0` in `logs`, replays it,
+    /// formats a new cluster on the first start (cluster id in the log and in every
+    /// meta.properties), and registers this node with its `advertised` listeners.
+    pub async fn start(
+        logs: Arc<LogManager>,
+        config: &ServerConfig,
+        advertised: &[Listener],
+    ) -> Result<Arc<Controller>> {
+        let controller_config = ControllerConfig::from_server_config(config);
+        let replay_logs = Arc::clone(&logs);
+        // opening recovers the log and replay reads it: blocking work
+        let controller = tokio::task::spawn_blocking(move || {
+            let log = open_metadata_log(&replay_logs)?;
+            Controller::open(log, controller_config, system_clock())
+        })
+        .await
+        .map_err(|e| MetadataError::Log {
+            context: "the metadata replay task failed".into(),
+            source: Box::new(e),
+        })??;
+        let configured = logs.cluster_id().or_else(|| config.cluster_id.clone());
+        let cluster_id = controller.bootstrap(configured.as_deref()).await?;
+        if logs.cluster_id().as_deref() != Some(cluster_id.as_str()) {
+            let id = cluster_id.clone();
+            let meta_logs = Arc::clone(&logs);
+            tokio::task::spawn_blocking(move || meta_logs.set_cluster_id(&id))
+                .await
+                .map_err(|e| MetadataError::Log {
+                    context: "the meta.properties task failed".into(),
+                    source: Box::new(e),
+                })?
+                .map_err(|e| MetadataError::Log {
+                    context: "writing meta.properties".into(),
+                    source: Box::new(e),
+                })?;
+        }
+        let endpoints = advertised
+            .iter()
+            .map(|l| BrokerEndpoint {
+                name: l.name.clone(),
+                host: l.host.clone(),
+                port: l.port,
+                security_protocol: match config.listener_security_protocol_map.get(&l.name) {
+                    Some(SecurityProtocol::Ssl) => security_protocol::SSL,
+                    Some(SecurityProtocol::SaslPlaintext) => security_protocol::SASL_PLAINTEXT,
+                    Some(SecurityProtocol::SaslSsl) => security_protocol::SASL_SSL,
+                    Some(SecurityProtocol::Plaintext) | None => security_protocol::PLAINTEXT,
+                },
+            })
+            .collect();
+        let broker_epoch = controller
+            .register_broker(BrokerRegistrationRequest {
+                broker_id: config.node_id,
+                endpoints,
+                rack: None,
+            })
+            .await?;
+        tracing::info!(cluster_id = %cluster_id, node_id = config.node_id, broker_epoch, "controller started");
+        Ok(Arc::new(controller))
     }
 
     /// The controller's settings.
