@@ -1,8 +1,10 @@
-"""pytest fixtures for the compatibility suite: one fjord broker for the whole run, restarted in
-place by the scenarios that need it, and a fresh topic name per test."""
+"""pytest fixtures for the compatibility suite: one broker for the whole run, restarted in place by
+the scenarios that need it, and a fresh topic name per test. COMPAT_BROKER=kafka runs the suite
+against Apache Kafka (the reference) instead of fjord (the default)."""
 import json
 import os
 import sys
+import threading
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,18 +13,29 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from brokers import FjordBroker  # noqa: E402
+from brokers import FjordBroker, KafkaBroker  # noqa: E402
 
 SCENARIOS = ["seed", "keyed", "headers", "compression", "large", "idempotent-restart", "admin", "timestamps", "long-poll"]
 RESULTS: dict[tuple[str, str], str] = {}
 
 
+BROKERS = {"fjord": FjordBroker, "kafka": KafkaBroker}
+
+
 @pytest.fixture(scope="session")
 def broker():
-    b = FjordBroker()
+    kind = os.environ.get("COMPAT_BROKER", "fjord")
+    if kind not in BROKERS:
+        raise pytest.UsageError(f"COMPAT_BROKER={kind}: expected one of {sorted(BROKERS)}")
+    b = BROKERS[kind]()
     b.start()
     yield b
     b.close()
+
+
+# Held while the broker restarts: a scenario may fail while its restart thread is still running,
+# and the next test must not find the broker half-restarted (or start a second one beside it).
+RESTART_LOCK = threading.Lock()
 
 
 @pytest.fixture
@@ -30,9 +43,15 @@ def ctx(broker, request):
     run_id = uuid.uuid4().hex[:8]
     name = request.node.callspec.id.replace("/", "-") if hasattr(request.node, "callspec") else "t"
     topic = f"compat-{name}-{run_id}".replace("_", "-")[:200]
-    yield SimpleNamespace(bootstrap=broker.bootstrap, topic=topic, run_id=run_id, restart=broker.restart, broker=broker)
-    if broker.proc is None or broker.proc.poll() is not None:
-        broker.start()
+
+    def restart(kill: bool = False) -> None:
+        with RESTART_LOCK:
+            broker.restart(kill=kill)
+
+    yield SimpleNamespace(bootstrap=broker.bootstrap, topic=topic, run_id=run_id, restart=restart, broker=broker)
+    with RESTART_LOCK:
+        if broker.proc is None or broker.proc.poll() is not None:
+            broker.start()
 
 
 def pytest_runtest_logreport(report):
@@ -56,4 +75,5 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and "broker" in item.funcargs:
-        report.sections.append(("fjord log (tail)", item.funcargs["broker"].log_tail()))
+        broker = item.funcargs["broker"]
+        report.sections.append((f"{broker.name} log (tail)", broker.log_tail()))
