@@ -48,3 +48,37 @@ def check_sequence(values: list[bytes], count: int) -> None:
         f"expected 0..{count - 1} in order; got {len(got)} values, {dupes} duplicates, "
         f"first mismatch at {next((i for i, v in enumerate(got) if v != i), None)}"
     )
+
+
+def eventually(check, what: str, timeout_s: float = 10.0):
+    """Calls check() until it returns a truthy value (returned) or timeout_s passes (AssertionError
+    with the last value). For admin changes: the controller acknowledges them before the broker's
+    own metadata has caught up, so a describe right after a create may not see them yet."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            last = check()
+        except Exception as e:  # a describe of a topic the broker does not know yet raises
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: last answer {last!r}")
+        time.sleep(0.1)
+
+
+async def eventually_async(check, what: str, timeout_s: float = 10.0):
+    """eventually() for coroutine checks."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            last = await check()
+        except Exception as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: last answer {last!r}")
+        await asyncio.sleep(0.1)

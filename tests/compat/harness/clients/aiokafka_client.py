@@ -39,6 +39,16 @@ async def _read(ctx, partition: int, count: int, **extra):
     return out
 
 
+async def _end_offset(ctx, partition: int) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=ctx.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    tp = TopicPartition(ctx.topic, partition)
+    try:
+        return (await consumer.end_offsets([tp]))[tp]
+    finally:
+        await consumer.stop()
+
+
 async def _admin(ctx):
     client = AIOKafkaAdminClient(bootstrap_servers=ctx.bootstrap)
     await client.start()
@@ -68,7 +78,8 @@ def keyed(ctx):
         await producer.stop()
         records = []
         for p in range(3):
-            for r in await _read(ctx, p, 30):
+            # Read each partition up to its end: asking for all 30 would wait out the deadline.
+            for r in await _read(ctx, p, await _end_offset(ctx, p)):
                 records.append((p, r.offset, r.key.decode(), r.value.decode()))
         data.check_keyed(records)
 
@@ -122,7 +133,9 @@ def large(ctx):
 
 def idempotent_restart(ctx):
     async def go():
-        producer = await _producer(ctx, acks="all", enable_idempotence=True, request_timeout_ms=5000, linger_ms=2)
+        # aiokafka fails a batch whose partition has had no leader for request_timeout_ms: give it
+        # longer than the broker's restart takes.
+        producer = await _producer(ctx, acks="all", enable_idempotence=True, request_timeout_ms=30_000, linger_ms=2)
         futures = []
         restarter = None
         for i in range(data.IDEMPOTENT_COUNT):
@@ -145,17 +158,27 @@ def admin(ctx):
     async def go():
         client = await _admin(ctx)
         await client.create_topics([NewTopic(ctx.topic, num_partitions=3, replication_factor=1)])
-        [described] = await client.describe_topics([ctx.topic])
-        assert len(described["partitions"]) == 3, described
+
+        async def partitions():
+            [described] = await client.describe_topics([ctx.topic])
+            return len(described["partitions"])
+
+        async def has_partitions(n):
+            return await partitions() == n
+
+        await data.eventually_async(lambda: has_partitions(3), "3 partitions after create")
         await client.alter_configs(
             [ConfigResource(ConfigResourceType.TOPIC, ctx.topic, configs={"retention.ms": "3600000"})]
         )
-        [resp] = await client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, ctx.topic)])
-        configs = {entry[0]: entry[1] for entry in resp.resources[0][4]}
-        assert configs["retention.ms"] == "3600000", configs.get("retention.ms")
+
+        async def retention_altered():
+            [resp] = await client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, ctx.topic)])
+            configs = {entry[0]: entry[1] for entry in resp.resources[0][4]}
+            return configs.get("retention.ms") == "3600000"
+
+        await data.eventually_async(retention_altered, "retention.ms altered")
         await client.create_partitions({ctx.topic: NewPartitions(total_count=5)})
-        [described] = await client.describe_topics([ctx.topic])
-        assert len(described["partitions"]) == 5
+        await data.eventually_async(lambda: has_partitions(5), "5 partitions after create_partitions")
         await client.delete_topics([ctx.topic])
         deadline = time.monotonic() + 10
         while ctx.topic in await client.list_topics():

@@ -85,14 +85,21 @@ def seed(ctx):
 
 
 def keyed(ctx):
-    _wait(_admin(ctx).create_topics([NewTopic(ctx.topic, num_partitions=3, replication_factor=1)]))
+    # Keep the client referenced until its futures resolve: a collected AdminClient destroys its
+    # handle and fails them with _DESTROY.
+    admin = _admin(ctx)
+    _wait(admin.create_topics([NewTopic(ctx.topic, num_partitions=3, replication_factor=1)]))
     producer = _producer(ctx)
     errors, _ = _deliver_all(producer, [{"topic": ctx.topic, "key": k, "value": v} for k, v in data.KEYED_MESSAGES])
     assert not errors, errors
     records = []
+    watermarks = _consumer(ctx)
     for p in range(3):
-        for m in _read(ctx, p, 30):
+        # Read each partition up to its end: asking for all 30 would wait out the deadline.
+        _, end = watermarks.get_watermark_offsets(TopicPartition(ctx.topic, p), timeout=10)
+        for m in _read(ctx, p, end):
             records.append((p, m.offset(), m.key().decode(), m.value().decode()))
+    watermarks.close()
     data.check_keyed(records)
 
 
@@ -159,15 +166,26 @@ def idempotent_restart(ctx):
 def admin(ctx):
     client = _admin(ctx)
     _wait(client.create_topics([NewTopic(ctx.topic, num_partitions=3, replication_factor=1)]))
-    assert len(client.list_topics(ctx.topic, timeout=10).topics[ctx.topic].partitions) == 3
+
+    def partitions():
+        return len(client.list_topics(ctx.topic, timeout=10).topics[ctx.topic].partitions)
+
+    data.eventually(lambda: partitions() == 3, "3 partitions after create")
     resource = ConfigResource(
         ResourceType.TOPIC,
         ctx.topic,
         incremental_configs=[ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)],
     )
     _wait(client.incremental_alter_configs([resource]))
-    [configs] = [f.result(timeout=30) for f in client.describe_configs([ConfigResource(ResourceType.TOPIC, ctx.topic)]).values()]
-    assert configs["retention.ms"].value == "3600000", configs["retention.ms"]
+
+    def retention():
+        [configs] = [
+            f.result(timeout=30)
+            for f in client.describe_configs([ConfigResource(ResourceType.TOPIC, ctx.topic)]).values()
+        ]
+        return configs["retention.ms"].value
+
+    data.eventually(lambda: retention() == "3600000", "retention.ms altered")
     _wait(client.create_partitions([NewPartitions(ctx.topic, 5)]))
     deadline = time.monotonic() + 10
     while len(client.list_topics(ctx.topic, timeout=10).topics[ctx.topic].partitions) != 5:

@@ -34,6 +34,14 @@ def _read(ctx, partition: int, count: int, **extra):
     return out
 
 
+def _end_offset(ctx, partition: int) -> int:
+    consumer = _consumer(ctx)
+    tp = TopicPartition(ctx.topic, partition)
+    end = consumer.end_offsets([tp])[tp]
+    consumer.close()
+    return end
+
+
 def _create_topic(ctx, partitions: int):
     admin = KafkaAdminClient(bootstrap_servers=ctx.bootstrap)
     admin.create_topics([NewTopic(ctx.topic, num_partitions=partitions, replication_factor=1)])
@@ -64,7 +72,8 @@ def keyed(ctx):
     producer.close()
     records = []
     for p in range(3):
-        for r in _read(ctx, p, 30):
+        # Read each partition up to its end: asking for all 30 would wait out the deadline.
+        for r in _read(ctx, p, _end_offset(ctx, p)):
             records.append((p, r.offset, r.key.decode(), r.value.decode()))
     data.check_keyed(records)
 
@@ -139,15 +148,22 @@ def idempotent_restart(ctx):
 def admin(ctx):
     client = KafkaAdminClient(bootstrap_servers=ctx.bootstrap)
     client.create_topics([NewTopic(ctx.topic, num_partitions=3, replication_factor=1)])
-    [described] = client.describe_topics([ctx.topic])
-    assert len(described["partitions"]) == 3
+
+    def partitions():
+        [described] = client.describe_topics([ctx.topic])
+        return len(described["partitions"])
+
+    data.eventually(lambda: partitions() == 3, "3 partitions after create")
     client.alter_configs([ConfigResource(ConfigResourceType.TOPIC, ctx.topic, configs={"retention.ms": "3600000"})])
-    [resp] = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, ctx.topic)])
-    configs = {c[0]: c[1] for c in resp.resources[0][4]}
-    assert configs["retention.ms"] == "3600000", configs.get("retention.ms")
+
+    def retention():
+        # kafka-python 3 answers {resource type: {name: {key: {"value": ...}}}}, modified keys only.
+        described = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, ctx.topic)])
+        return described["topic"][ctx.topic].get("retention.ms", {}).get("value")
+
+    data.eventually(lambda: retention() == "3600000", "retention.ms altered")
     client.create_partitions({ctx.topic: NewPartitions(total_count=5)})
-    [described] = client.describe_topics([ctx.topic])
-    assert len(described["partitions"]) == 5
+    data.eventually(lambda: partitions() == 5, "5 partitions after create_partitions")
     client.delete_topics([ctx.topic])
     deadline = time.monotonic() + 10
     while ctx.topic in client.list_topics():
