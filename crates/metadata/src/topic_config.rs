@@ -434,6 +434,15 @@ impl TopicConfigDefaults {
         defaults
     }
 
+    /// Replaces the default value of a known key, keeping its source and broker key: for
+    /// values the broker config computes from several keys (`log.retention.{ms,minutes,hours}`)
+    /// the typed config is the authority on the value.
+    pub fn set_value(&mut self, name: &str, value: String) {
+        if let Some(default) = self.values.get_mut(name) {
+            default.value = value;
+        }
+    }
+
     /// The default for `name`, if it is a known topic key.
     pub fn get(&self, name: &str) -> Option<&DefaultValue> {
         self.values.get(name)

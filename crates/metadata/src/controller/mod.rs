@@ -81,12 +81,16 @@ impl ControllerConfig {
     /// The settings of `config`, topic defaults taken from its described broker keys.
     pub fn from_server_config(config: &ServerConfig) -> Self {
         let entries = config.describe();
-        let topic_defaults = TopicConfigDefaults::from_broker(|key| {
+        let mut topic_defaults = TopicConfigDefaults::from_broker(|key| {
             entries.iter().find(|e| e.name == key).and_then(|e| {
                 let explicit = e.source != fjord_config::ConfigSource::Default;
                 e.value.clone().map(|v| (v, explicit))
             })
         });
+        // the typed fields are what storage enforces; they win for the keys the broker config
+        // derives from several unit variants
+        topic_defaults.set_value("retention.ms", config.log_retention_ms.to_string());
+        topic_defaults.set_value("segment.ms", config.log_roll_ms.to_string());
         ControllerConfig {
             node_id: config.node_id,
             num_partitions: config.num_partitions,

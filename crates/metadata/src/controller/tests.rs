@@ -583,6 +583,24 @@ async fn registration_elects_leaderless_partitions() {
 }
 
 #[test]
+fn topic_defaults_follow_the_typed_broker_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerConfig::for_tests(dir.path());
+    server.log_retention_ms = 7_200_000;
+    server.num_partitions = 4;
+    let config = ControllerConfig::from_server_config(&server);
+    assert_eq!(
+        config.topic_defaults.get("retention.ms").unwrap().value,
+        "7200000"
+    );
+    assert_eq!(
+        config.topic_defaults.get("segment.bytes").unwrap().value,
+        "1048576"
+    );
+    assert_eq!(config.num_partitions, 4);
+}
+
+#[test]
 fn cluster_ids_look_like_kafkas() {
     let id = generate_cluster_id();
     assert_eq!(id.len(), 22);
