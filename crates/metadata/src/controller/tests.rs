@@ -126,12 +126,16 @@ async fn create_topics_errors_follow_kafka() {
                     ..topic("ghost", -1)
                 },
                 topic("ok", 2),
+                topic("__cluster_metadata", 1),
             ],
             false,
         )
         .await;
     let codes: Vec<i16> = results.iter().map(code).collect();
-    assert_eq!(codes, [36, 17, 17, 37, 38, 38, 40, 40, 42, 42, 42, 39, 0]);
+    assert_eq!(
+        codes,
+        [36, 17, 17, 37, 38, 38, 40, 40, 42, 42, 42, 39, 0, 42]
+    );
     let msg = results[7].as_ref().unwrap_err().to_string();
     assert!(msg.contains("no.such.key"), "{msg}");
     assert!(results[1]

@@ -12,7 +12,7 @@ use crate::image::{MetadataImage, NO_LEADER};
 use crate::placement::{assign_replicas, PlacementSeed};
 use crate::record::{
     ConfigRecord, ConfigResourceType, MetadataRecord, PartitionRecord, RemoveTopicRecord,
-    TopicRecord,
+    TopicRecord, CLUSTER_METADATA_TOPIC,
 };
 use crate::topic_config::{resolve_topic_configs, validate_topic_config, ResolvedConfig};
 use crate::topic_name::{has_collision_chars, unify_collision_chars, validate_topic_name};
@@ -127,6 +127,12 @@ impl Controller {
         unified_in_request: &HashMap<String, String>,
     ) -> Result<(Vec<MetadataRecord>, CreatedTopic)> {
         validate_topic_name(&topic.name)?;
+        if topic.name == CLUSTER_METADATA_TOPIC {
+            // its partition directory is the metadata log's
+            return Err(MetadataError::InvalidRequest(format!(
+                "Creation of internal topic {CLUSTER_METADATA_TOPIC} is prohibited."
+            )));
+        }
         if image.topic(&topic.name).is_some() {
             return Err(MetadataError::TopicAlreadyExists(topic.name.clone()));
         }
