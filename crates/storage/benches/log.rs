@@ -22,11 +22,20 @@ const RECORDS_PER_BATCH: usize = 16;
 const PASS_BYTES: usize = 256 * 1024 * 1024;
 
 fn sample_batch() -> Bytes {
-    batch(RECORDS_PER_BATCH, RECORD_BYTES - 20, 1_700_000_000_000, None)
+    batch(
+        RECORDS_PER_BATCH,
+        RECORD_BYTES - 20,
+        1_700_000_000_000,
+        None,
+    )
 }
 
 fn open(dir: &Path, flush_on_ack: bool) -> PartitionLog {
-    let config = LogConfig { flush_on_ack, retention_ms: -1, ..LogConfig::default() };
+    let config = LogConfig {
+        flush_on_ack,
+        retention_ms: -1,
+        ..LogConfig::default()
+    };
     PartitionLog::open(dir, TopicPartition::new("bench", 0), config, true).unwrap()
 }
 
@@ -150,8 +159,13 @@ fn comparison() {
     while offset < log.log_end_offset() {
         let r = log.read(offset, 1 << 20, i64::MAX).unwrap();
         read += r.records.len();
-        let last = fjord_protocol::batch::BatchFrames::new(&r.records).last().unwrap().unwrap();
-        offset = fjord_protocol::batch::BatchHeader::parse(&r.records[last]).unwrap().next_offset();
+        let last = fjord_protocol::batch::BatchFrames::new(&r.records)
+            .last()
+            .unwrap()
+            .unwrap();
+        offset = fjord_protocol::batch::BatchHeader::parse(&r.records[last])
+            .unwrap()
+            .next_offset();
     }
     let log_r = start.elapsed();
     assert_eq!(read, total);
@@ -165,7 +179,10 @@ fn comparison() {
 
 /// Writes a large log, closes it cleanly, and times the reopen.
 fn reopen() {
-    let mb: usize = std::env::var("FJORD_BENCH_REOPEN_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let mb: usize = std::env::var("FJORD_BENCH_REOPEN_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let config = LogConfig {
         segment_bytes: 128 * 1024 * 1024,

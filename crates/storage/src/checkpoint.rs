@@ -120,7 +120,10 @@ mod tests {
     fn offset_round_trip_and_kafka_layout() {
         let dir = tempfile::tempdir().unwrap();
         let tp = TopicPartition::new("orders", 3);
-        assert_eq!(read_offset(dir.path(), LOG_START_OFFSET_CHECKPOINT, &tp).unwrap(), None);
+        assert_eq!(
+            read_offset(dir.path(), LOG_START_OFFSET_CHECKPOINT, &tp).unwrap(),
+            None
+        );
         write_offset(dir.path(), LOG_START_OFFSET_CHECKPOINT, &tp, 1234).unwrap();
         let text = fs::read_to_string(dir.path().join(LOG_START_OFFSET_CHECKPOINT)).unwrap();
         assert_eq!(text, "0\n1\norders 3 1234\n");
@@ -128,7 +131,11 @@ mod tests {
             read_offset(dir.path(), LOG_START_OFFSET_CHECKPOINT, &tp).unwrap(),
             Some(1234)
         );
-        fs::write(dir.path().join(LOG_START_OFFSET_CHECKPOINT), "0\n2\norders 3 1\n").unwrap();
+        fs::write(
+            dir.path().join(LOG_START_OFFSET_CHECKPOINT),
+            "0\n2\norders 3 1\n",
+        )
+        .unwrap();
         assert!(read_offset(dir.path(), LOG_START_OFFSET_CHECKPOINT, &tp).is_err());
     }
 }

@@ -49,9 +49,9 @@ impl Default for LogConfig {
     }
 }
 
-fn parse_int<T: std::str::FromStr>(key: &str, value: &str, min: T) -> Result<T, ConfigValueError>
+fn parse_int<T>(key: &str, value: &str, min: T) -> Result<T, ConfigValueError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     let invalid = |reason: String| ConfigValueError::InvalidValue {
         key: key.to_string(),
@@ -84,7 +84,9 @@ impl LogConfig {
                 "segment.bytes" => config.segment_bytes = parse_int(key, value, 14u64)?,
                 "segment.ms" => config.segment_ms = parse_int(key, value, 1i64)?,
                 "segment.index.bytes" => config.segment_index_bytes = parse_int(key, value, 8u64)?,
-                "index.interval.bytes" => config.index_interval_bytes = parse_int(key, value, 0u64)?,
+                "index.interval.bytes" => {
+                    config.index_interval_bytes = parse_int(key, value, 0u64)?
+                }
                 "retention.ms" => config.retention_ms = parse_int(key, value, -1i64)?,
                 "retention.bytes" => config.retention_bytes = parse_int(key, value, -1i64)?,
                 "flush.messages" => {

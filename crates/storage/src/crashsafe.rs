@@ -20,7 +20,8 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), LogEr
         .truncate(true)
         .open(&tmp)
         .map_err(|e| LogError::io(&tmp, e))?;
-    file.write_all(contents).map_err(|e| LogError::io(&tmp, e))?;
+    file.write_all(contents)
+        .map_err(|e| LogError::io(&tmp, e))?;
     file.sync_all().map_err(|e| LogError::io(&tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| LogError::io(path, e))?;

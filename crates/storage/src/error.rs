@@ -32,7 +32,9 @@ pub enum LogError {
         expected_sequence: i32,
         sequence: i32,
     },
-    #[error("producer {producer_id} epoch {epoch} is older than the current epoch {current_epoch}")]
+    #[error(
+        "producer {producer_id} epoch {epoch} is older than the current epoch {current_epoch}"
+    )]
     InvalidProducerEpoch {
         producer_id: i64,
         epoch: i16,

@@ -101,7 +101,8 @@ impl IndexFile {
     /// Trailing all-zero entries are the unused preallocated tail of an index that was active
     /// when the process stopped; they are dropped.
     fn read_checked(&self, value_limit: u32) -> Result<Vec<Entry>, IndexProblem> {
-        let bytes = std::fs::read(&self.path).map_err(|e| IndexProblem::Io(LogError::io(&self.path, e)))?;
+        let bytes =
+            std::fs::read(&self.path).map_err(|e| IndexProblem::Io(LogError::io(&self.path, e)))?;
         if bytes.len() % self.entry_bytes != 0 {
             return Err(IndexProblem::Insane(format!(
                 "length {} is not a multiple of {}",
@@ -109,11 +110,17 @@ impl IndexFile {
                 self.entry_bytes
             )));
         }
-        let mut entries: Vec<Entry> = bytes.chunks_exact(self.entry_bytes).map(|c| self.decode(c)).collect();
+        let mut entries: Vec<Entry> = bytes
+            .chunks_exact(self.entry_bytes)
+            .map(|c| self.decode(c))
+            .collect();
         while entries.len() > 1 && entries.last() == Some(&Entry { key: 0, value: 0 }) {
             entries.pop();
         }
-        if entries.len() == 1 && entries[0] == (Entry { key: 0, value: 0 }) && self.entry_bytes == TIME_ENTRY_BYTES {
+        if entries.len() == 1
+            && entries[0] == (Entry { key: 0, value: 0 })
+            && self.entry_bytes == TIME_ENTRY_BYTES
+        {
             entries.pop();
         }
         for pair in entries.windows(2) {
@@ -123,7 +130,10 @@ impl IndexFile {
                 pair[0].key < pair[1].key && pair[0].value < pair[1].value
             };
             if !ordered {
-                return Err(IndexProblem::Insane(format!("entries out of order: {:?}", pair)));
+                return Err(IndexProblem::Insane(format!(
+                    "entries out of order: {:?}",
+                    pair
+                )));
             }
         }
         if let Some(last) = entries.last() {
@@ -169,7 +179,8 @@ impl IndexFile {
         for e in &entries {
             raw.extend_from_slice(&self.encode(*e));
         }
-        file.write_all_at(&raw, 0).map_err(|e| LogError::io(&self.path, e))?;
+        file.write_all_at(&raw, 0)
+            .map_err(|e| LogError::io(&self.path, e))?;
         if active {
             let max_entries = (index_bytes as usize / self.entry_bytes).max(entries.len() + 1);
             file.set_len((max_entries * self.entry_bytes) as u64)
@@ -195,16 +206,20 @@ impl IndexFile {
         let raw = self.encode(entry);
         let position = state.entries.as_ref().map_or(0, Vec::len) * self.entry_bytes;
         if let Some(file) = &state.file {
-            file.write_all_at(&raw, position as u64).map_err(|e| LogError::io(&self.path, e))?;
+            file.write_all_at(&raw, position as u64)
+                .map_err(|e| LogError::io(&self.path, e))?;
         }
         state.entries.get_or_insert_with(Vec::new).push(entry);
         Ok(())
     }
 
     fn last(&self) -> Option<Entry> {
-        self.state.read().entries.as_ref().and_then(|e| e.last().copied())
+        self.state
+            .read()
+            .entries
+            .as_ref()
+            .and_then(|e| e.last().copied())
     }
-
 
     fn is_full(&self) -> bool {
         let state = self.state.read();
@@ -224,13 +239,13 @@ impl IndexFile {
         let mut state = self.state.write();
         let used = state.entries.as_ref().map_or(0, Vec::len) * self.entry_bytes;
         if let Some(file) = state.file.take() {
-            file.set_len(used as u64).map_err(|e| LogError::io(&self.path, e))?;
+            file.set_len(used as u64)
+                .map_err(|e| LogError::io(&self.path, e))?;
             file.sync_all().map_err(|e| LogError::io(&self.path, e))?;
         }
         state.max_entries = usize::MAX;
         Ok(())
     }
-
 }
 
 /// The `.index` file of one segment.
@@ -257,11 +272,17 @@ impl OffsetIndex {
 
     /// Loads and sanity-checks the file against the size of its log.
     pub(crate) fn load(&self, log_size: u64) -> Result<(), IndexProblem> {
-        self.inner.ensure_loaded(u32::try_from(log_size).unwrap_or(u32::MAX))
+        self.inner
+            .ensure_loaded(u32::try_from(log_size).unwrap_or(u32::MAX))
     }
 
     /// Replaces the index with `entries` (offset, position), e.g. after a rebuild.
-    pub(crate) fn reset(&self, entries: &[(i64, u32)], active: bool, index_bytes: u64) -> Result<(), LogError> {
+    pub(crate) fn reset(
+        &self,
+        entries: &[(i64, u32)],
+        active: bool,
+        index_bytes: u64,
+    ) -> Result<(), LogError> {
         let entries = entries
             .iter()
             .map(|&(offset, position)| Entry {
@@ -286,14 +307,17 @@ impl OffsetIndex {
     /// Position from which a forward scan finds the batch containing `offset`
     /// (0 when no entry is at or below it).
     pub(crate) fn lookup(&self, offset: i64) -> u32 {
-        self.inner.floor(offset - self.base_offset).map_or(0, |e| e.value)
+        self.inner
+            .floor(offset - self.base_offset)
+            .map_or(0, |e| e.value)
     }
 
     /// (offset, position) of the last entry.
     pub(crate) fn last(&self) -> Option<(i64, u32)> {
-        self.inner.last().map(|e| (self.base_offset + e.key, e.value))
+        self.inner
+            .last()
+            .map(|e| (self.base_offset + e.key, e.value))
     }
-
 
     pub(crate) fn is_full(&self) -> bool {
         self.inner.is_full()
@@ -302,7 +326,6 @@ impl OffsetIndex {
     pub(crate) fn seal(&self) -> Result<(), LogError> {
         self.inner.seal()
     }
-
 }
 
 /// The `.timeindex` file of one segment.
@@ -332,7 +355,12 @@ impl TimeIndex {
     }
 
     /// Replaces the index with `entries` (timestamp, offset).
-    pub(crate) fn reset(&self, entries: &[(i64, i64)], active: bool, index_bytes: u64) -> Result<(), LogError> {
+    pub(crate) fn reset(
+        &self,
+        entries: &[(i64, i64)],
+        active: bool,
+        index_bytes: u64,
+    ) -> Result<(), LogError> {
         let entries = entries
             .iter()
             .map(|&(timestamp, offset)| Entry {
@@ -369,7 +397,9 @@ impl TimeIndex {
 
     /// (timestamp, offset) of the last entry: the segment's largest timestamp once sealed.
     pub(crate) fn last(&self) -> Option<(i64, i64)> {
-        self.inner.last().map(|e| (e.key, self.base_offset + i64::from(e.value)))
+        self.inner
+            .last()
+            .map(|e| (e.key, self.base_offset + i64::from(e.value)))
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -379,7 +409,6 @@ impl TimeIndex {
     pub(crate) fn seal(&self) -> Result<(), LogError> {
         self.inner.seal()
     }
-
 }
 
 #[cfg(test)]
@@ -436,13 +465,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.timeindex");
         std::fs::write(&path, [1u8; 13]).unwrap();
-        assert!(matches!(TimeIndex::new(path.clone(), 0).load(), Err(IndexProblem::Insane(_))));
+        assert!(matches!(
+            TimeIndex::new(path.clone(), 0).load(),
+            Err(IndexProblem::Insane(_))
+        ));
         let mut raw = Vec::new();
         raw.extend_from_slice(&10i64.to_be_bytes());
         raw.extend_from_slice(&5u32.to_be_bytes());
         raw.extend_from_slice(&9i64.to_be_bytes());
         raw.extend_from_slice(&6u32.to_be_bytes());
         std::fs::write(&path, raw).unwrap();
-        assert!(matches!(TimeIndex::new(path, 0).load(), Err(IndexProblem::Insane(_))));
+        assert!(matches!(
+            TimeIndex::new(path, 0).load(),
+            Err(IndexProblem::Insane(_))
+        ));
     }
 }

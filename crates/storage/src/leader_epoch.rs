@@ -45,7 +45,11 @@ impl LeaderEpochCache {
     }
 
     fn persist(&self) -> Result<(), LogError> {
-        let lines: Vec<String> = self.entries.iter().map(|(e, o)| format!("{e} {o}")).collect();
+        let lines: Vec<String> = self
+            .entries
+            .iter()
+            .map(|(e, o)| format!("{e} {o}"))
+            .collect();
         write_lines(&self.path, &lines)
     }
 

@@ -27,7 +27,10 @@ mod topic_partition;
 
 pub use config::LogConfig;
 pub use error::{ConfigValueError, LogError};
-pub use log::{AppendInfo, AppendOutcome, PartitionLog, ReadResult, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP};
+pub use log::{
+    AppendInfo, AppendOutcome, PartitionLog, ReadResult, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP,
+    MAX_TIMESTAMP,
+};
 pub use manager::{LogManager, CLEAN_SHUTDOWN_MARKER};
 pub use segment::TimestampOffset;
 pub use topic_partition::TopicPartition;

@@ -139,7 +139,11 @@ impl LogManager {
     /// and deletes the clean-shutdown marker and opens every partition directory, recovering
     /// those that need it. Partitions open with `default_config`; the broker applies topic
     /// overrides with [`PartitionLog::update_config`].
-    pub fn open(dirs: &[PathBuf], node_id: i32, default_config: LogConfig) -> Result<LogManager, LogError> {
+    pub fn open(
+        dirs: &[PathBuf],
+        node_id: i32,
+        default_config: LogConfig,
+    ) -> Result<LogManager, LogError> {
         let started = Instant::now();
         let mut data_dirs = Vec::with_capacity(dirs.len());
         for path in dirs {
@@ -171,7 +175,11 @@ impl LogManager {
             for entry in fs::read_dir(&dir.path).map_err(|e| LogError::io(&dir.path, e))? {
                 let entry = entry.map_err(|e| LogError::io(&dir.path, e))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !entry.file_type().map_err(|e| LogError::io(entry.path(), e))?.is_dir() {
+                if !entry
+                    .file_type()
+                    .map_err(|e| LogError::io(entry.path(), e))?
+                    .is_dir()
+                {
                     continue;
                 }
                 if name.ends_with(DELETE_SUFFIX) {
@@ -190,7 +198,8 @@ impl LogManager {
                         reason: format!("partition {tp} exists in more than one log dir"),
                     });
                 }
-                let log = PartitionLog::open(&entry.path(), tp.clone(), default_config.clone(), clean)?;
+                let log =
+                    PartitionLog::open(&entry.path(), tp.clone(), default_config.clone(), clean)?;
                 segments += log.segment_count();
                 if !clean {
                     recovered += 1;
@@ -233,7 +242,9 @@ impl LogManager {
 
     /// `cluster.id` from meta.properties, once known.
     pub fn cluster_id(&self) -> Option<String> {
-        self.dirs.iter().find_map(|d| d.meta.lock().cluster_id.clone())
+        self.dirs
+            .iter()
+            .find_map(|d| d.meta.lock().cluster_id.clone())
     }
 
     /// Records the cluster id in every data dir's meta.properties (crash-safe rewrite).
@@ -254,7 +265,11 @@ impl LogManager {
 
     /// The partition's log, created in the data dir holding the fewest partitions if new.
     /// An existing log keeps its config (use `update_config`).
-    pub fn get_or_create(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>, LogError> {
+    pub fn get_or_create(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+    ) -> Result<Arc<PartitionLog>, LogError> {
         if let Some(log) = self.get(tp) {
             return Ok(log);
         }
@@ -271,9 +286,16 @@ impl LogManager {
             (0..self.dirs.len()).min_by_key(|&i| counts[i]).unwrap_or(0)
         };
         let dir = &self.dirs[idx].path;
-        let log = Arc::new(PartitionLog::open(&dir.join(tp.to_string()), tp.clone(), config, true)?);
+        let log = Arc::new(PartitionLog::open(
+            &dir.join(tp.to_string()),
+            tp.clone(),
+            config,
+            true,
+        )?);
         fsync_dir(dir)?;
-        self.logs.write().insert(tp.clone(), (Arc::clone(&log), idx));
+        self.logs
+            .write()
+            .insert(tp.clone(), (Arc::clone(&log), idx));
         Ok(log)
     }
 
@@ -287,7 +309,10 @@ impl LogManager {
         log.mark_deleted();
         let parent = &self.dirs[idx].path;
         let from = log.dir().to_path_buf();
-        let to = parent.join(format!("{tp}.{}{DELETE_SUFFIX}", uuid::Uuid::new_v4().simple()));
+        let to = parent.join(format!(
+            "{tp}.{}{DELETE_SUFFIX}",
+            uuid::Uuid::new_v4().simple()
+        ));
         fs::rename(&from, &to).map_err(|e| LogError::io(&from, e))?;
         fsync_dir(parent)?;
         fs::remove_dir_all(&to).map_err(|e| LogError::io(&to, e))?;
@@ -295,7 +320,11 @@ impl LogManager {
     }
 
     pub fn partitions(&self) -> Vec<Arc<PartitionLog>> {
-        self.logs.read().values().map(|(log, _)| Arc::clone(log)).collect()
+        self.logs
+            .read()
+            .values()
+            .map(|(log, _)| Arc::clone(log))
+            .collect()
     }
 
     /// Retention and timed flushes of every partition; errors are logged, not returned.

@@ -32,7 +32,11 @@ pub(crate) fn kafka_uuid_string(bytes: &[u8; 16]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(22);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -76,14 +80,20 @@ impl MetaProperties {
         };
         match map.remove("version").as_deref() {
             Some("1") => {}
-            other => return Err(malformed(format!("meta.properties version {other:?} is not 1 (KRaft)"))),
+            other => {
+                return Err(malformed(format!(
+                    "meta.properties version {other:?} is not 1 (KRaft)"
+                )))
+            }
         }
         let node_id = map
             .remove("node.id")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| malformed("meta.properties has no valid node.id".to_string()))?;
         let cluster_id = map.remove("cluster.id");
-        let directory_id = map.remove("directory.id").unwrap_or_else(random_directory_id);
+        let directory_id = map
+            .remove("directory.id")
+            .unwrap_or_else(random_directory_id);
         Ok(Some(MetaProperties {
             node_id,
             cluster_id,
@@ -133,6 +143,9 @@ mod tests {
         meta.write(dir.path()).unwrap();
         assert_eq!(MetaProperties::read(dir.path()).unwrap().unwrap(), meta);
         std::fs::write(dir.path().join(META_PROPERTIES), "version=0\nbroker.id=1\n").unwrap();
-        assert!(matches!(MetaProperties::read(dir.path()), Err(LogError::ForeignDataDir { .. })));
+        assert!(matches!(
+            MetaProperties::read(dir.path()),
+            Err(LogError::ForeignDataDir { .. })
+        ));
     }
 }

@@ -102,12 +102,19 @@ impl ProducerStateManager {
 
     /// Validates a batch a producer sent. `pending` holds the state updates of earlier batches
     /// of the same append call, so that a multi-batch append is checked as a whole.
-    pub(crate) fn check(&self, header: &BatchHeader, pending: &HashMap<i64, ProducerEntry>) -> Result<SequenceCheck, LogError> {
+    pub(crate) fn check(
+        &self,
+        header: &BatchHeader,
+        pending: &HashMap<i64, ProducerEntry>,
+    ) -> Result<SequenceCheck, LogError> {
         if !header.has_producer_id() {
             return Ok(SequenceCheck::Accept);
         }
         let producer_id = header.producer_id;
-        let Some(current) = pending.get(&producer_id).or_else(|| self.producers.get(&producer_id)) else {
+        let Some(current) = pending
+            .get(&producer_id)
+            .or_else(|| self.producers.get(&producer_id))
+        else {
             return Ok(SequenceCheck::Accept);
         };
         if header.producer_epoch < current.producer_epoch {
@@ -122,7 +129,8 @@ impl ProducerStateManager {
         }
         if header.producer_epoch == current.producer_epoch {
             if let Some(dup) = current.batches.iter().find(|b| {
-                b.first_sequence == header.base_sequence && b.last_sequence == header.last_sequence()
+                b.first_sequence == header.base_sequence
+                    && b.last_sequence == header.last_sequence()
             }) {
                 return Ok(SequenceCheck::Duplicate(*dup));
             }
@@ -149,7 +157,11 @@ impl ProducerStateManager {
 
     /// The entry `header` (appended at its final offsets) leads to, given the state in
     /// `pending` or the manager. Never fails: replay and followers apply what the log holds.
-    pub(crate) fn updated_entry(&self, header: &BatchHeader, pending: &HashMap<i64, ProducerEntry>) -> Option<ProducerEntry> {
+    pub(crate) fn updated_entry(
+        &self,
+        header: &BatchHeader,
+        pending: &HashMap<i64, ProducerEntry>,
+    ) -> Option<ProducerEntry> {
         if !header.has_producer_id() {
             return None;
         }
@@ -270,7 +282,13 @@ impl ProducerStateManager {
                     max_timestamp: i64::from_be_bytes(r.take()?),
                 });
             }
-            producers.insert(producer_id, ProducerEntry { producer_epoch, batches });
+            producers.insert(
+                producer_id,
+                ProducerEntry {
+                    producer_epoch,
+                    batches,
+                },
+            );
         }
         Ok(ProducerStateManager { producers })
     }
@@ -288,7 +306,10 @@ impl ProducerStateManager {
 
     /// Loads the newest readable snapshot at or below `max_offset`, returning it with its offset.
     /// Snapshots above `max_offset` (left by a truncation) and unreadable ones are deleted.
-    pub(crate) fn load_latest(dir: &Path, max_offset: i64) -> Result<Option<(i64, Self)>, LogError> {
+    pub(crate) fn load_latest(
+        dir: &Path,
+        max_offset: i64,
+    ) -> Result<Option<(i64, Self)>, LogError> {
         let mut snapshots = list_snapshots(dir)?;
         while let Some((offset, path)) = snapshots.pop() {
             if offset > max_offset {
@@ -347,7 +368,13 @@ fn list_snapshots(dir: &Path) -> Result<Vec<(i64, PathBuf)>, LogError> {
 mod tests {
     use super::*;
 
-    fn header(producer_id: i64, epoch: i16, base_sequence: i32, records: i32, base_offset: i64) -> BatchHeader {
+    fn header(
+        producer_id: i64,
+        epoch: i16,
+        base_sequence: i32,
+        records: i32,
+        base_offset: i64,
+    ) -> BatchHeader {
         BatchHeader {
             base_offset,
             batch_length: 100,
@@ -378,8 +405,14 @@ mod tests {
     fn kafka_sequence_rules() {
         let mut m = ProducerStateManager::new();
         // Unknown producer: any sequence is accepted.
-        assert_eq!(append(&mut m, &header(7, 0, 5, 2, 0)).unwrap(), SequenceCheck::Accept);
-        assert_eq!(append(&mut m, &header(7, 0, 7, 3, 2)).unwrap(), SequenceCheck::Accept);
+        assert_eq!(
+            append(&mut m, &header(7, 0, 5, 2, 0)).unwrap(),
+            SequenceCheck::Accept
+        );
+        assert_eq!(
+            append(&mut m, &header(7, 0, 7, 3, 2)).unwrap(),
+            SequenceCheck::Accept
+        );
         // A retry of either batch is a duplicate with its original offsets.
         match append(&mut m, &header(7, 0, 5, 2, 99)).unwrap() {
             SequenceCheck::Duplicate(b) => assert_eq!((b.first_offset, b.last_offset), (0, 1)),
@@ -394,9 +427,22 @@ mod tests {
         // -1 is "no epoch" only for unknown producers; an older epoch is refused.
         assert!(append(&mut m, &older).is_err());
         // New epoch must start at 0.
-        assert_eq!(append(&mut m, &header(7, 1, 3, 1, 5)).unwrap_err().error_code(), 45);
-        assert_eq!(append(&mut m, &header(7, 1, 0, 1, 5)).unwrap(), SequenceCheck::Accept);
-        assert_eq!(append(&mut m, &header(7, 0, 10, 1, 6)).unwrap_err().error_code(), 47);
+        assert_eq!(
+            append(&mut m, &header(7, 1, 3, 1, 5))
+                .unwrap_err()
+                .error_code(),
+            45
+        );
+        assert_eq!(
+            append(&mut m, &header(7, 1, 0, 1, 5)).unwrap(),
+            SequenceCheck::Accept
+        );
+        assert_eq!(
+            append(&mut m, &header(7, 0, 10, 1, 6))
+                .unwrap_err()
+                .error_code(),
+            47
+        );
     }
 
     #[test]
@@ -408,10 +454,16 @@ mod tests {
         assert_eq!(m.entry(1).unwrap().batches.len(), NUM_BATCHES_TO_RETAIN);
         // Batch 0 fell out of the window: it is now out of order rather than a duplicate.
         assert!(append(&mut m, &header(1, 0, 0, 1, 9)).is_err());
-        assert!(matches!(append(&mut m, &header(1, 0, 3, 1, 9)), Ok(SequenceCheck::Duplicate(_))));
+        assert!(matches!(
+            append(&mut m, &header(1, 0, 3, 1, 9)),
+            Ok(SequenceCheck::Duplicate(_))
+        ));
         let mut m = ProducerStateManager::new();
         append(&mut m, &header(2, 0, i32::MAX, 1, 0)).unwrap();
-        assert_eq!(append(&mut m, &header(2, 0, 0, 1, 1)).unwrap(), SequenceCheck::Accept);
+        assert_eq!(
+            append(&mut m, &header(2, 0, 0, 1, 1)).unwrap(),
+            SequenceCheck::Accept
+        );
     }
 
     #[test]
@@ -424,12 +476,23 @@ mod tests {
         m.write_snapshot(dir.path(), 9).unwrap();
         m.write_snapshot(dir.path(), 12).unwrap();
         assert!(!dir.path().join(file_name(5, "snapshot")).exists());
-        let (offset, loaded) = ProducerStateManager::load_latest(dir.path(), 10).unwrap().unwrap();
+        let (offset, loaded) = ProducerStateManager::load_latest(dir.path(), 10)
+            .unwrap()
+            .unwrap();
         assert_eq!(offset, 9);
         assert_eq!(loaded, m);
-        assert!(!dir.path().join(file_name(12, "snapshot")).exists(), "snapshot past the log end removed");
-        fs::write(dir.path().join(file_name(9, "snapshot")), b"FJPS\0\x01garbage").unwrap();
-        assert!(ProducerStateManager::load_latest(dir.path(), 10).unwrap().is_none());
+        assert!(
+            !dir.path().join(file_name(12, "snapshot")).exists(),
+            "snapshot past the log end removed"
+        );
+        fs::write(
+            dir.path().join(file_name(9, "snapshot")),
+            b"FJPS\0\x01garbage",
+        )
+        .unwrap();
+        assert!(ProducerStateManager::load_latest(dir.path(), 10)
+            .unwrap()
+            .is_none());
         m.truncate_head(4);
         assert!(m.entry(1).is_none());
         assert!(m.entry(2).is_some());

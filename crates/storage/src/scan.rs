@@ -18,7 +18,12 @@ const HEADER_CHUNK: usize = 8 * 1024;
 const VALIDATE_CHUNK: usize = 1024 * 1024;
 
 /// Reads `buf.len()` bytes at `position`, or fewer at the end of the file; returns the count.
-pub(crate) fn read_up_to(file: &File, path: &Path, buf: &mut [u8], position: u64) -> Result<usize, LogError> {
+pub(crate) fn read_up_to(
+    file: &File,
+    path: &Path,
+    buf: &mut [u8],
+    position: u64,
+) -> Result<usize, LogError> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], position + filled as u64) {
@@ -126,14 +131,22 @@ pub(crate) fn validate_all(
     let mut position = 0u64;
     loop {
         if position == file_len {
-            return Ok(ValidatedRun { valid_end: position, stopped_by: None });
+            return Ok(ValidatedRun {
+                valid_end: position,
+                stopped_by: None,
+            });
         }
         let available = (position - buf_start) as usize;
         let rest = &buf[available.min(buf.len())..];
         let frame = match batch::frame_size(rest) {
             Ok(Some(size)) if rest.len() >= size => Some(size),
             Ok(_) => None,
-            Err(e) => return Ok(ValidatedRun { valid_end: position, stopped_by: Some(e.to_string()) }),
+            Err(e) => {
+                return Ok(ValidatedRun {
+                    valid_end: position,
+                    stopped_by: Some(e.to_string()),
+                })
+            }
         };
         let Some(size) = frame else {
             // Need more bytes: refill from `position`, large enough for the frame if known.
@@ -143,7 +156,13 @@ pub(crate) fn validate_all(
                 let needed = known.max(batch::LOG_OVERHEAD as u64) as usize;
                 return Ok(ValidatedRun {
                     valid_end: position,
-                    stopped_by: Some(BatchError::Truncated { needed, available: remaining as usize }.to_string()),
+                    stopped_by: Some(
+                        BatchError::Truncated {
+                            needed,
+                            available: remaining as usize,
+                        }
+                        .to_string(),
+                    ),
                 });
             }
             let want = (VALIDATE_CHUNK as u64).max(known).min(remaining) as usize;
@@ -155,7 +174,13 @@ pub(crate) fn validate_all(
                 // The file shrank under us; treat what is missing as a torn tail.
                 return Ok(ValidatedRun {
                     valid_end: position,
-                    stopped_by: Some(BatchError::Truncated { needed: want, available: n }.to_string()),
+                    stopped_by: Some(
+                        BatchError::Truncated {
+                            needed: want,
+                            available: n,
+                        }
+                        .to_string(),
+                    ),
                 });
             }
             continue;
@@ -163,13 +188,21 @@ pub(crate) fn validate_all(
         let bytes = &rest[..size];
         let header = match batch::validate(bytes) {
             Ok(h) => h,
-            Err(e) => return Ok(ValidatedRun { valid_end: position, stopped_by: Some(e.to_string()) }),
+            Err(e) => {
+                return Ok(ValidatedRun {
+                    valid_end: position,
+                    stopped_by: Some(e.to_string()),
+                })
+            }
         };
         let located = Located { position, header };
         if !on_batch(&located)? {
             return Ok(ValidatedRun {
                 valid_end: position,
-                stopped_by: Some(format!("batch at offset {} does not continue the segment", header.base_offset)),
+                stopped_by: Some(format!(
+                    "batch at offset {} does not continue the segment",
+                    header.base_offset
+                )),
             });
         }
         position += size as u64;

@@ -117,12 +117,23 @@ impl Segment {
     }
 
     /// Creates a new, empty, active segment (any leftover files of that name are replaced).
-    pub(crate) fn create(dir: &Path, base_offset: i64, config: &LogConfig) -> Result<Segment, LogError> {
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+    ) -> Result<Segment, LogError> {
         let segment = Self::with_file(dir, base_offset, true)?;
-        segment.file.set_len(0).map_err(|e| LogError::io(&segment.log_path, e))?;
+        segment
+            .file
+            .set_len(0)
+            .map_err(|e| LogError::io(&segment.log_path, e))?;
         segment.size.store(0, Ordering::Release);
-        segment.offset_index.reset(&[], true, config.segment_index_bytes)?;
-        segment.time_index.reset(&[], true, config.segment_index_bytes)?;
+        segment
+            .offset_index
+            .reset(&[], true, config.segment_index_bytes)?;
+        segment
+            .time_index
+            .reset(&[], true, config.segment_index_bytes)?;
         segment.meta.lock().next_offset = Some(base_offset);
         Ok(segment)
     }
@@ -168,7 +179,8 @@ impl Segment {
         let run = scan::validate_all(&self.file, &self.log_path, file_len, |b: &Located| {
             let h = &b.header;
             // Offsets must grow and fit the 4-byte relative offsets of the indexes.
-            if h.base_offset < expected || h.last_offset() - self.base_offset > i64::from(i32::MAX) {
+            if h.base_offset < expected || h.last_offset() - self.base_offset > i64::from(i32::MAX)
+            {
                 return Ok(false);
             }
             expected = h.next_offset();
@@ -204,8 +216,10 @@ impl Segment {
                 .map_err(|e| LogError::io(&self.log_path, e))?;
         }
         self.size.store(run.valid_end, Ordering::Release);
-        self.offset_index.reset(&offset_entries, active, config.segment_index_bytes)?;
-        self.time_index.reset(&time_entries, active, config.segment_index_bytes)?;
+        self.offset_index
+            .reset(&offset_entries, active, config.segment_index_bytes)?;
+        self.time_index
+            .reset(&time_entries, active, config.segment_index_bytes)?;
         let mut meta = self.meta.lock();
         meta.next_offset = Some(expected);
         meta.max_timestamp = max_ts;
@@ -218,7 +232,12 @@ impl Segment {
     }
 
     /// Rebuilds the indexes of a healthy segment from its batch headers (no CRC checks).
-    fn rebuild_indexes(&self, config_index_interval_bytes: u64, active: bool, index_bytes: u64) -> Result<(), LogError> {
+    fn rebuild_indexes(
+        &self,
+        config_index_interval_bytes: u64,
+        active: bool,
+        index_bytes: u64,
+    ) -> Result<(), LogError> {
         let mut offset_entries = Vec::new();
         let mut time_entries: Vec<(i64, i64)> = Vec::new();
         let mut since_index = 0u64;
@@ -251,7 +270,8 @@ impl Segment {
                 }
             }
         }
-        self.offset_index.reset(&offset_entries, active, index_bytes)?;
+        self.offset_index
+            .reset(&offset_entries, active, index_bytes)?;
         self.time_index.reset(&time_entries, active, index_bytes)?;
         let mut meta = self.meta.lock();
         meta.next_offset = Some(next);
@@ -274,7 +294,9 @@ impl Segment {
                 // A time index pointing past the offsets the segment holds is as insane as
                 // a broken file.
                 match (self.time_index.last(), self.offset_index.last()) {
-                    (Some((_, t)), Some((o, _))) if t > o + i64::from(i32::MAX) => Some("time index past offsets".to_string()),
+                    (Some((_, t)), Some((o, _))) if t > o + i64::from(i32::MAX) => {
+                        Some("time index past offsets".to_string())
+                    }
                     _ => None,
                 }
             }
@@ -283,7 +305,11 @@ impl Segment {
         };
         if let Some(reason) = problem {
             tracing::warn!(path = %self.log_path.display(), %reason, "rebuilding segment indexes");
-            self.rebuild_indexes(config.index_interval_bytes, false, config.segment_index_bytes)?;
+            self.rebuild_indexes(
+                config.index_interval_bytes,
+                false,
+                config.segment_index_bytes,
+            )?;
         }
         Ok(())
     }
@@ -293,7 +319,10 @@ impl Segment {
     /// the next offset. Returns false when that tail does not parse, so the caller recovers.
     pub(crate) fn load_as_active(&self, config: &LogConfig) -> Result<bool, LogError> {
         self.ensure_indexes(config)?;
-        let start = self.offset_index.last().map_or(0, |(_, pos)| u64::from(pos));
+        let start = self
+            .offset_index
+            .last()
+            .map_or(0, |(_, pos)| u64::from(pos));
         let size = self.size();
         let mut next = self.base_offset;
         let mut end = start;
@@ -363,7 +392,12 @@ impl Segment {
     /// Writes `bytes` (whole batches whose headers are `batches`, positions relative to
     /// `bytes`) at the end of the segment and indexes them. The caller publishes the new log
     /// end offset afterwards.
-    pub(crate) fn append(&self, bytes: &[u8], batches: &[Located], index_interval_bytes: u64) -> Result<(), LogError> {
+    pub(crate) fn append(
+        &self,
+        bytes: &[u8],
+        batches: &[Located],
+        index_interval_bytes: u64,
+    ) -> Result<(), LogError> {
         let start = self.size();
         self.file
             .write_all_at(bytes, start)
@@ -372,7 +406,10 @@ impl Segment {
         for b in batches {
             let h = &b.header;
             meta.first_batch_timestamp.get_or_insert(h.max_timestamp);
-            if meta.max_timestamp.is_none_or(|(ts, _)| h.max_timestamp > ts) {
+            if meta
+                .max_timestamp
+                .is_none_or(|(ts, _)| h.max_timestamp > ts)
+            {
                 meta.max_timestamp = Some((h.max_timestamp, h.last_offset()));
             }
             meta.bytes_since_last_index_entry += h.total_size() as u64;
@@ -387,7 +424,8 @@ impl Segment {
             meta.next_offset = Some(h.next_offset());
         }
         drop(meta);
-        self.size.store(start + bytes.len() as u64, Ordering::Release);
+        self.size
+            .store(start + bytes.len() as u64, Ordering::Release);
         Ok(())
     }
 
@@ -479,7 +517,12 @@ impl Segment {
     }
 
     /// Decodes the records of one batch to find the first whose timestamp is >= `target`.
-    fn first_record_at_or_after(&self, b: &Located, target: i64, min_offset: i64) -> Result<Option<TimestampOffset>, LogError> {
+    fn first_record_at_or_after(
+        &self,
+        b: &Located,
+        target: i64,
+        min_offset: i64,
+    ) -> Result<Option<TimestampOffset>, LogError> {
         let h = &b.header;
         if h.timestamp_type() == TimestampType::LogAppendTime {
             return Ok(Some(TimestampOffset {
@@ -519,7 +562,11 @@ impl Segment {
     }
 
     /// The record (offset, timestamp) with the largest timestamp in this segment.
-    pub(crate) fn max_timestamp_record(&self, config: &LogConfig, min_offset: i64) -> Result<Option<TimestampOffset>, LogError> {
+    pub(crate) fn max_timestamp_record(
+        &self,
+        config: &LogConfig,
+        min_offset: i64,
+    ) -> Result<Option<TimestampOffset>, LogError> {
         let Some((ts, offset)) = self.max_timestamp(config)? else {
             return Ok(None);
         };
@@ -532,7 +579,10 @@ impl Segment {
 
     /// What time-based retention compares: the largest timestamp, or the file's age when the
     /// segment has no timestamps (Kafka does the same).
-    pub(crate) fn largest_timestamp_for_retention(&self, config: &LogConfig) -> Result<i64, LogError> {
+    pub(crate) fn largest_timestamp_for_retention(
+        &self,
+        config: &LogConfig,
+    ) -> Result<i64, LogError> {
         Ok(match self.max_timestamp(config)? {
             Some((ts, _)) if ts >= 0 => ts,
             _ => self
@@ -562,7 +612,11 @@ impl Segment {
         // Rebuilding from the remaining headers keeps indexes, next offset and max timestamp
         // exact (a sealed segment's next offset is not known without a scan); truncation is
         // rare (replication divergence), so the scan is affordable.
-        self.rebuild_indexes(config.index_interval_bytes, true, config.segment_index_bytes)?;
+        self.rebuild_indexes(
+            config.index_interval_bytes,
+            true,
+            config.segment_index_bytes,
+        )?;
         Ok(removed)
     }
 
@@ -587,7 +641,11 @@ impl Segment {
     /// Deletes the segment's files. Readers holding the segment keep reading through the open
     /// file handle until they drop it.
     pub(crate) fn delete_files(&self) -> Result<(), LogError> {
-        for path in [&self.log_path, self.offset_index.path(), self.time_index.path()] {
+        for path in [
+            &self.log_path,
+            self.offset_index.path(),
+            self.time_index.path(),
+        ] {
             match fs::remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -598,7 +656,12 @@ impl Segment {
     }
 
     /// Calls `f` for every batch header from `from_offset` on (producer-state replay).
-    pub(crate) fn for_each_header(&self, from_offset: i64, config: &LogConfig, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
+    pub(crate) fn for_each_header(
+        &self,
+        from_offset: i64,
+        config: &LogConfig,
+        mut f: impl FnMut(&BatchHeader),
+    ) -> Result<(), LogError> {
         self.ensure_indexes(config)?;
         let size = self.size();
         let start = u64::from(self.offset_index.lookup(from_offset)).min(size);

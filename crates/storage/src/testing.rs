@@ -16,14 +16,30 @@ pub struct ProducerFields {
 
 /// One v2 batch of `count` records with values `value_len` bytes long, record i stamped
 /// `first_timestamp_ms + i`, optionally from an idempotent producer.
-pub fn batch(count: usize, value_len: usize, first_timestamp_ms: i64, producer: Option<ProducerFields>) -> Bytes {
-    batch_with_timestamps(&(0..count).map(|i| first_timestamp_ms + i as i64).collect::<Vec<_>>(), value_len, producer)
+pub fn batch(
+    count: usize,
+    value_len: usize,
+    first_timestamp_ms: i64,
+    producer: Option<ProducerFields>,
+) -> Bytes {
+    batch_with_timestamps(
+        &(0..count)
+            .map(|i| first_timestamp_ms + i as i64)
+            .collect::<Vec<_>>(),
+        value_len,
+        producer,
+    )
 }
 
 /// One v2 batch with one record per timestamp.
-pub fn batch_with_timestamps(timestamps: &[i64], value_len: usize, producer: Option<ProducerFields>) -> Bytes {
-    let (producer_id, producer_epoch, base_sequence) = producer
-        .map_or((-1, -1, -1), |p| (p.producer_id, p.producer_epoch, p.base_sequence));
+pub fn batch_with_timestamps(
+    timestamps: &[i64],
+    value_len: usize,
+    producer: Option<ProducerFields>,
+) -> Bytes {
+    let (producer_id, producer_epoch, base_sequence) = producer.map_or((-1, -1, -1), |p| {
+        (p.producer_id, p.producer_epoch, p.base_sequence)
+    });
     let records: Vec<Record> = timestamps
         .iter()
         .enumerate()

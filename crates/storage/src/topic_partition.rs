@@ -34,7 +34,10 @@ impl FromStr for TopicPartition {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || LogError::InvalidTopicPartition(s.to_string());
         let (topic, partition) = s.rsplit_once('-').ok_or_else(invalid)?;
-        if topic.is_empty() || partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_digit()) {
+        if topic.is_empty()
+            || partition.is_empty()
+            || !partition.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(invalid());
         }
         let partition: i32 = partition.parse().map_err(|_| invalid())?;
@@ -54,7 +57,10 @@ mod tests {
         assert!("nodash".parse::<TopicPartition>().is_err());
         assert!("topic-".parse::<TopicPartition>().is_err());
         // "topic-" is a legal topic name.
-        assert_eq!("topic--1".parse::<TopicPartition>().unwrap(), TopicPartition::new("topic-", 1));
+        assert_eq!(
+            "topic--1".parse::<TopicPartition>().unwrap(),
+            TopicPartition::new("topic-", 1)
+        );
         assert!("-1".parse::<TopicPartition>().is_err());
         assert!("t-99999999999".parse::<TopicPartition>().is_err());
     }

@@ -40,7 +40,9 @@ fn values_for(first_offset: i64, count: usize) -> Vec<Bytes> {
 }
 
 fn batch_for(first_offset: i64, count: usize) -> Bytes {
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
     let records: Vec<Record> = values_for(first_offset, count)
         .into_iter()
         .enumerate()
@@ -61,7 +63,15 @@ fn batch_for(first_offset: i64, count: usize) -> Bytes {
         })
         .collect();
     let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
     buf.freeze()
 }
 
@@ -96,7 +106,12 @@ fn acknowledged_appends_survive_sigkill() {
     let mut rng = rand::thread_rng();
     for round in 0..6 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_entry", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -123,7 +138,11 @@ fn acknowledged_appends_survive_sigkill() {
         assert!(!round_acks.is_empty() || round > 0, "child made progress");
         acked.extend(round_acks);
     }
-    assert!(acked.len() > 10, "only {} appends acknowledged", acked.len());
+    assert!(
+        acked.len() > 10,
+        "only {} appends acknowledged",
+        acked.len()
+    );
 
     let log = open(dir.path());
     let (_, max_last) = *acked.iter().max_by_key(|(_, last)| *last).unwrap();

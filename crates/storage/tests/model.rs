@@ -14,14 +14,31 @@ const T0: i64 = 1_700_000_000_000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Append { timestamps: Vec<i64>, value_len: usize },
-    Read { at: f64, max_bytes: usize },
+    Append {
+        timestamps: Vec<i64>,
+        value_len: usize,
+    },
+    Read {
+        at: f64,
+        max_bytes: usize,
+    },
     Roll,
-    Reopen { clean: bool },
-    Truncate { at: f64 },
-    Retention { retention_bytes: i64, retention_ms: i64 },
-    AdvanceStart { at: f64 },
-    OffsetForTimestamp { timestamp: i64 },
+    Reopen {
+        clean: bool,
+    },
+    Truncate {
+        at: f64,
+    },
+    Retention {
+        retention_bytes: i64,
+        retention_ms: i64,
+    },
+    AdvanceStart {
+        at: f64,
+    },
+    OffsetForTimestamp {
+        timestamp: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -89,9 +106,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     };
     for op in ops {
         match op {
-            Op::Append { timestamps, value_len } => {
+            Op::Append {
+                timestamps,
+                value_len,
+            } => {
                 let produced = batch_with_timestamps(&timestamps, value_len, None);
-                let AppendOutcome::Appended(info) = log.append(produced.clone(), 3, None).unwrap() else {
+                let AppendOutcome::Appended(info) = log.append(produced.clone(), 3, None).unwrap()
+                else {
                     return Err(TestCaseError::fail("duplicate without producer id"));
                 };
                 prop_assert_eq!(info.first_offset, model.log_end_offset);
@@ -109,7 +130,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Read { at, max_bytes } => {
                 let offset = model.pick(at);
                 let result = log.read(offset, max_bytes, i64::MAX).unwrap();
-                let expected: Vec<&Stored> = model.batches.iter().filter(|b| b.last >= offset).collect();
+                let expected: Vec<&Stored> =
+                    model.batches.iter().filter(|b| b.last >= offset).collect();
                 let got: Vec<Bytes> = BatchFrames::new(&result.records)
                     .map(|r| result.records.slice(r.unwrap()))
                     .collect();
@@ -140,7 +162,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if target < model.log_end_offset {
                     model.batches.retain(|b| b.last < target);
                     match model.batches.last() {
-                        Some(b) if b.last + 1 >= model.log_start_offset => model.log_end_offset = b.last + 1,
+                        Some(b) if b.last + 1 >= model.log_start_offset => {
+                            model.log_end_offset = b.last + 1
+                        }
                         _ => {
                             // Nothing readable is left: the log restarts at its start offset.
                             model.batches.clear();
@@ -149,7 +173,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                 }
             }
-            Op::Retention { retention_bytes, retention_ms } => {
+            Op::Retention {
+                retention_bytes,
+                retention_ms,
+            } => {
                 let before = log.log_start_offset();
                 log.update_config(LogConfig {
                     retention_bytes,
@@ -163,7 +190,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert!(after <= model.log_end_offset);
                 // Retention deletes whole segments: a moved start is a batch boundary.
                 prop_assert!(
-                    after == before || after == model.log_end_offset || model.batches.iter().any(|b| b.base == after)
+                    after == before
+                        || after == model.log_end_offset
+                        || model.batches.iter().any(|b| b.base == after)
                 );
                 model.log_start_offset = after;
                 model.drop_below_start();
@@ -179,7 +208,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let expected = model
                     .batches
                     .iter()
-                    .flat_map(|b| b.timestamps.iter().enumerate().map(move |(i, &t)| (b.base + i as i64, t)))
+                    .flat_map(|b| {
+                        b.timestamps
+                            .iter()
+                            .enumerate()
+                            .map(move |(i, &t)| (b.base + i as i64, t))
+                    })
                     .find(|&(offset, t)| offset >= start && t >= timestamp);
                 let got = log
                     .offset_for_timestamp(timestamp)

@@ -33,7 +33,8 @@ fn open(dir: &Path, clean: bool) -> PartitionLog {
 fn fill(dir: &Path) -> Vec<Bytes> {
     let log = open(dir, true);
     for i in 0..40 {
-        log.append(batch(3, 30, T0 + i * 100, None), 0, None).unwrap();
+        log.append(batch(3, 30, T0 + i * 100, None), 0, None)
+            .unwrap();
     }
     let batches = all_batches(&log);
     assert_eq!(batches.len(), 40);
@@ -101,7 +102,9 @@ fn reopen_and_check(dir: &Path, expected: &[Bytes]) -> String {
         .last()
         .map_or(0, |b| batch::validate(b).unwrap().next_offset());
     assert_eq!(log.log_end_offset(), end);
-    let info = log.append(batch(2, 10, T0 + 10_000, None), 0, None).unwrap();
+    let info = log
+        .append(batch(2, 10, T0 + 10_000, None), 0, None)
+        .unwrap();
     assert_eq!(info.info().first_offset, end);
     drop(log);
     // And the repaired log reopens cleanly as well.
@@ -116,11 +119,22 @@ fn torn_batch_at_the_tail_is_truncated_and_logged() {
     let batches = fill(dir.path());
     let last_log = segment_files(dir.path(), "log").pop().unwrap();
     let len = fs::metadata(&last_log).unwrap().len();
-    OpenOptions::new().write(true).open(&last_log).unwrap().set_len(len - 10).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&last_log)
+        .unwrap()
+        .set_len(len - 10)
+        .unwrap();
     let logs = reopen_and_check(dir.path(), &batches[..39]);
-    assert!(logs.contains("truncated a torn or corrupt log tail"), "{logs}");
+    assert!(
+        logs.contains("truncated a torn or corrupt log tail"),
+        "{logs}"
+    );
     assert!(logs.contains("bytes_dropped"), "{logs}");
-    assert!(logs.contains(&last_log.display().to_string()), "path logged: {logs}");
+    assert!(
+        logs.contains(&last_log.display().to_string()),
+        "path logged: {logs}"
+    );
 }
 
 #[test]
@@ -168,7 +182,10 @@ fn deleted_indexes_are_rebuilt_for_clean_and_unclean_opens() {
             let h = batch::validate(&r.records).unwrap();
             assert!(h.base_offset <= offset && offset <= h.last_offset());
         }
-        assert!(!segment_files(dir.path(), "index").is_empty(), "rebuilt files");
+        assert!(
+            !segment_files(dir.path(), "index").is_empty(),
+            "rebuilt files"
+        );
     }
 }
 
@@ -181,7 +198,10 @@ fn corrupted_time_index_is_rebuilt() {
             let log = open(dir.path(), true);
             log.close().unwrap();
         }
-        for (i, index) in segment_files(dir.path(), "timeindex").into_iter().enumerate() {
+        for (i, index) in segment_files(dir.path(), "timeindex")
+            .into_iter()
+            .enumerate()
+        {
             if i % 2 == 0 {
                 // Not a whole number of entries.
                 fs::write(&index, [7u8; 13]).unwrap();
@@ -199,7 +219,10 @@ fn corrupted_time_index_is_rebuilt() {
         // Batch i holds records stamped T0 + 100 i .. + 2 at offsets 3i .. 3i + 2.
         for i in [0i64, 5, 17, 39] {
             let found = log.offset_for_timestamp(T0 + i * 100 + 1).unwrap().unwrap();
-            assert_eq!((found.offset, found.timestamp_ms), (3 * i + 1, T0 + i * 100 + 1));
+            assert_eq!(
+                (found.offset, found.timestamp_ms),
+                (3 * i + 1, T0 + i * 100 + 1)
+            );
         }
         assert_eq!(log.offset_for_timestamp(T0 + 100_000).unwrap(), None);
         assert_eq!(log.max_timestamp_offset().unwrap().offset, 119);
@@ -224,7 +247,10 @@ fn garbage_in_the_middle_truncates_everything_after_it() {
     fs::write(first, raw).unwrap();
     let _ = fs::remove_file(dir.path().join("recovery-point-offset-checkpoint"));
     let logs = reopen_and_check(dir.path(), &batches[..victim]);
-    assert!(logs.contains("deleting segment after a corrupt batch"), "{logs}");
+    assert!(
+        logs.contains("deleting segment after a corrupt batch"),
+        "{logs}"
+    );
     assert_eq!(segment_files(dir.path(), "log").len(), 1);
 }
 
@@ -247,7 +273,10 @@ fn log_manager_uses_the_clean_shutdown_marker() {
     f.write_all(&[1, 2, 3]).unwrap();
     drop(f);
     let manager = LogManager::open(&dirs, 1, config()).unwrap();
-    assert!(!dirs[0].join(".fjord_cleanshutdown").exists(), "marker consumed");
+    assert!(
+        !dirs[0].join(".fjord_cleanshutdown").exists(),
+        "marker consumed"
+    );
     let log = manager.get(&tp).unwrap();
     assert_eq!(log.log_end_offset(), 5);
     assert_eq!(all_batches(&log).len(), 1);
@@ -256,7 +285,10 @@ fn log_manager_uses_the_clean_shutdown_marker() {
     drop(manager);
     // Without the marker (killed), the log is recovered.
     let manager = LogManager::open(&dirs, 1, config()).unwrap();
-    assert_eq!(manager.cluster_id().as_deref(), Some("abcdefghijklmnopqrstuv"));
+    assert_eq!(
+        manager.cluster_id().as_deref(),
+        Some("abcdefghijklmnopqrstuv")
+    );
     assert_eq!(manager.get(&tp).unwrap().log_end_offset(), 5);
     manager.delete(&tp).unwrap();
     assert!(manager.get(&tp).is_none());

@@ -44,7 +44,12 @@ impl PartitionLog {
     /// partition leader epoch; with `log_append_time_ms: Some(now)` its timestamp becomes the
     /// append time. All or nothing per call. Only the base offset and leader epoch bytes are
     /// rewritten (plus timestamp and CRC for LogAppendTime).
-    pub fn append(&self, records: Bytes, leader_epoch: i32, log_append_time_ms: Option<i64>) -> Result<AppendOutcome, LogError> {
+    pub fn append(
+        &self,
+        records: Bytes,
+        leader_epoch: i32,
+        log_append_time_ms: Option<i64>,
+    ) -> Result<AppendOutcome, LogError> {
         let mut located = frames(&records, batch::validate_produced)?;
         let config = self.config();
         if records.len() as u64 > config.segment_bytes {
@@ -66,7 +71,9 @@ impl PartitionLog {
             if let Some(t) = log_append_time_ms {
                 b.header.max_timestamp = t;
             }
-            if let SequenceCheck::Duplicate(original) = writer.producers.check(&b.header, &pending)? {
+            if let SequenceCheck::Duplicate(original) =
+                writer.producers.check(&b.header, &pending)?
+            {
                 return Ok(AppendOutcome::Duplicate(AppendInfo {
                     first_offset: original.first_offset,
                     last_offset: original.last_offset,
@@ -152,7 +159,13 @@ impl PartitionLog {
 
     /// Rolls if needed and writes the batches to the active segment; publishes the new log
     /// end offset.
-    fn write_batches(&self, writer: &mut Writer, config: &LogConfig, bytes: &[u8], located: &[Located]) -> Result<AppendInfo, LogError> {
+    fn write_batches(
+        &self,
+        writer: &mut Writer,
+        config: &LogConfig,
+        bytes: &[u8],
+        located: &[Located],
+    ) -> Result<AppendInfo, LogError> {
         let first = located.first().expect("at least one batch").header;
         let last = located.last().expect("at least one batch").header;
         let max_timestamp = located
@@ -161,8 +174,13 @@ impl PartitionLog {
             .max()
             .unwrap_or(-1);
         let active = self.active_segment();
-        if active.should_roll(config, bytes.len() as u64, max_timestamp, last.last_offset(), now_ms())
-            || first.base_offset - active.base_offset > i64::from(i32::MAX)
+        if active.should_roll(
+            config,
+            bytes.len() as u64,
+            max_timestamp,
+            last.last_offset(),
+            now_ms(),
+        ) || first.base_offset - active.base_offset > i64::from(i32::MAX)
         {
             self.roll_locked(writer, config, first.base_offset)?;
         }
@@ -186,7 +204,12 @@ impl PartitionLog {
         })
     }
 
-    fn after_append(&self, writer: &mut Writer, config: &LogConfig, record_count: u64) -> Result<(), LogError> {
+    fn after_append(
+        &self,
+        writer: &mut Writer,
+        config: &LogConfig,
+        record_count: u64,
+    ) -> Result<(), LogError> {
         writer.unflushed_messages += record_count;
         if config.flush_on_ack || writer.unflushed_messages >= config.flush_interval_messages {
             self.flush_locked(writer)?;
@@ -206,7 +229,12 @@ impl PartitionLog {
 
     /// Seals the active segment and starts one at `base_offset`. Everything before it is then
     /// fsynced, so the recovery point moves there; a producer snapshot is written for it.
-    pub(super) fn roll_locked(&self, writer: &mut Writer, config: &LogConfig, base_offset: i64) -> Result<(), LogError> {
+    pub(super) fn roll_locked(
+        &self,
+        writer: &mut Writer,
+        config: &LogConfig,
+        base_offset: i64,
+    ) -> Result<(), LogError> {
         let segments = self.segments.load_full();
         let active = segments.last().expect("a log always has an active segment");
         let mut list: Vec<Arc<Segment>> = segments.iter().cloned().collect();
@@ -220,12 +248,14 @@ impl PartitionLog {
         } else {
             active.seal().map_err(|e| self.poison(e))?;
         }
-        let segment = Segment::create(&self.dir, base_offset, config).map_err(|e| self.poison(e))?;
+        let segment =
+            Segment::create(&self.dir, base_offset, config).map_err(|e| self.poison(e))?;
         list.push(Arc::new(segment));
         self.segments.store(Arc::new(list));
         crate::crashsafe::fsync_dir(&self.dir).map_err(|e| self.poison(e))?;
         let recovered_to = self.log_end_offset().min(base_offset);
-        self.recovery_point.fetch_max(recovered_to, Ordering::AcqRel);
+        self.recovery_point
+            .fetch_max(recovered_to, Ordering::AcqRel);
         writer.unflushed_messages = 0;
         writer
             .producers
@@ -259,7 +289,13 @@ impl PartitionLog {
     pub(super) fn checkpoint_recovery_point(&self, writer: &mut Writer) -> Result<(), LogError> {
         let recovery_point = self.recovery_point();
         if recovery_point != writer.checkpointed_recovery_point {
-            write_offset(&self.dir, RECOVERY_POINT_CHECKPOINT, &self.tp, recovery_point).map_err(|e| self.poison(e))?;
+            write_offset(
+                &self.dir,
+                RECOVERY_POINT_CHECKPOINT,
+                &self.tp,
+                recovery_point,
+            )
+            .map_err(|e| self.poison(e))?;
             writer.checkpointed_recovery_point = recovery_point;
         }
         Ok(())

@@ -45,7 +45,8 @@ impl PartitionLog {
             return self.truncate_fully_and_start_at(&mut writer, start);
         }
         self.log_end_offset.store(log_end_offset, Ordering::Release);
-        self.recovery_point.fetch_min(log_end_offset, Ordering::AcqRel);
+        self.recovery_point
+            .fetch_min(log_end_offset, Ordering::AcqRel);
         self.epochs
             .lock()
             .truncate_from_end(log_end_offset)
@@ -55,7 +56,11 @@ impl PartitionLog {
         Ok(())
     }
 
-    fn truncate_fully_and_start_at(&self, writer: &mut Writer, offset: i64) -> Result<(), LogError> {
+    fn truncate_fully_and_start_at(
+        &self,
+        writer: &mut Writer,
+        offset: i64,
+    ) -> Result<(), LogError> {
         let config = self.config();
         let segments = self.segments.load_full();
         for segment in segments.iter() {
@@ -66,24 +71,34 @@ impl PartitionLog {
         self.log_end_offset.store(offset, Ordering::Release);
         self.log_start_offset.store(offset, Ordering::Release);
         self.recovery_point.store(offset, Ordering::Release);
-        write_offset(&self.dir, LOG_START_OFFSET_CHECKPOINT, &self.tp, offset).map_err(|e| self.poison(e))?;
+        write_offset(&self.dir, LOG_START_OFFSET_CHECKPOINT, &self.tp, offset)
+            .map_err(|e| self.poison(e))?;
         self.epochs.lock().clear().map_err(|e| self.poison(e))?;
         writer.producers.clear();
-        ProducerStateManager::delete_snapshots_after(&self.dir, i64::MIN).map_err(|e| self.poison(e))?;
+        ProducerStateManager::delete_snapshots_after(&self.dir, i64::MIN)
+            .map_err(|e| self.poison(e))?;
         self.checkpoint_recovery_point(writer)?;
         Ok(())
     }
 
     /// Rebuilds producer state after a truncation: newest snapshot at or below the new end,
     /// then the batch headers after it.
-    fn reload_producer_state(&self, writer: &mut Writer, config: &LogConfig) -> Result<(), LogError> {
+    fn reload_producer_state(
+        &self,
+        writer: &mut Writer,
+        config: &LogConfig,
+    ) -> Result<(), LogError> {
         let log_end_offset = self.log_end_offset();
-        ProducerStateManager::delete_snapshots_after(&self.dir, log_end_offset).map_err(|e| self.poison(e))?;
+        ProducerStateManager::delete_snapshots_after(&self.dir, log_end_offset)
+            .map_err(|e| self.poison(e))?;
         let (from, mut producers) = ProducerStateManager::load_latest(&self.dir, log_end_offset)?
             .unwrap_or((self.log_start_offset(), ProducerStateManager::new()));
         let segments = self.segments.load_full();
         for (i, segment) in segments.iter().enumerate() {
-            if segments.get(i + 1).is_some_and(|next| next.base_offset <= from) {
+            if segments
+                .get(i + 1)
+                .is_some_and(|next| next.base_offset <= from)
+            {
                 continue;
             }
             segment.for_each_header(from, config, |h| producers.apply(h))?;
@@ -115,7 +130,8 @@ impl PartitionLog {
     }
 
     fn set_log_start_offset(&self, writer: &mut Writer, offset: i64) -> Result<(), LogError> {
-        write_offset(&self.dir, LOG_START_OFFSET_CHECKPOINT, &self.tp, offset).map_err(|e| self.poison(e))?;
+        write_offset(&self.dir, LOG_START_OFFSET_CHECKPOINT, &self.tp, offset)
+            .map_err(|e| self.poison(e))?;
         self.log_start_offset.store(offset, Ordering::Release);
         self.epochs
             .lock()
@@ -192,7 +208,9 @@ impl PartitionLog {
             }
             tracing::info!(partition = %self.tp, segments = deleted, log_start_offset = self.log_start_offset(), "deleted segments by retention");
         }
-        if config.flush_interval_ms != i64::MAX && now_ms - writer.last_flush_ms >= config.flush_interval_ms {
+        if config.flush_interval_ms != i64::MAX
+            && now_ms - writer.last_flush_ms >= config.flush_interval_ms
+        {
             self.flush_locked(&mut writer)?;
             writer.last_flush_ms = now_ms;
         }
@@ -222,7 +240,13 @@ impl PartitionLog {
             .producers
             .write_snapshot(&self.dir, self.log_end_offset())
             .map_err(|e| self.poison(e))?;
-        write_offset(&self.dir, LOG_START_OFFSET_CHECKPOINT, &self.tp, self.log_start_offset()).map_err(|e| self.poison(e))?;
+        write_offset(
+            &self.dir,
+            LOG_START_OFFSET_CHECKPOINT,
+            &self.tp,
+            self.log_start_offset(),
+        )
+        .map_err(|e| self.poison(e))?;
         self.checkpoint_recovery_point(&mut writer)?;
         writer.last_flush_ms = now_ms();
         Ok(())

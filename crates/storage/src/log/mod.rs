@@ -166,7 +166,12 @@ impl PartitionLog {
     /// one whole batch when any exists below `max_offset`), never including batches whose base
     /// offset is at or after `max_offset` (the broker passes the high watermark or last stable
     /// offset). A read at the log end offset returns no records.
-    pub fn read(&self, offset: i64, max_bytes: usize, max_offset: i64) -> Result<ReadResult, LogError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: i64,
+    ) -> Result<ReadResult, LogError> {
         // Offsets first, then the segment list: a roll publishes the new segment before the
         // new log end offset, so every offset below `log_end_offset` is in `segments`.
         let log_end_offset = self.log_end_offset();
@@ -207,7 +212,10 @@ impl PartitionLog {
     /// record is older (Kafka answers offset -1). The special timestamps -2 (earliest), -1
     /// (latest) and -3 (max timestamp) answer with timestamp -1 and the log start / end offset,
     /// or the max-timestamp record.
-    pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<TimestampOffset>, LogError> {
+    pub fn offset_for_timestamp(
+        &self,
+        timestamp_ms: i64,
+    ) -> Result<Option<TimestampOffset>, LogError> {
         match timestamp_ms {
             EARLIEST_TIMESTAMP => {
                 return Ok(Some(TimestampOffset {
@@ -240,7 +248,9 @@ impl PartitionLog {
             if max_ts < timestamp_ms {
                 continue;
             }
-            if let Some(found) = segment.find_offset_by_timestamp(timestamp_ms, log_start_offset, &config)? {
+            if let Some(found) =
+                segment.find_offset_by_timestamp(timestamp_ms, log_start_offset, &config)?
+            {
                 return Ok(Some(found));
             }
         }

@@ -10,7 +10,9 @@ use arc_swap::ArcSwap;
 use parking_lot::{Mutex, RwLock};
 
 use super::{PartitionLog, Writer};
-use crate::checkpoint::{read_offset, write_offset, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT};
+use crate::checkpoint::{
+    read_offset, write_offset, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
+};
 use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::leader_epoch::LeaderEpochCache;
@@ -32,8 +34,12 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
             fs::remove_file(entry.path()).map_err(|e| LogError::io(entry.path(), e))?;
             continue;
         }
-        let Some((stem, ext)) = name.split_once('.') else { continue };
-        let Ok(base) = stem.parse::<i64>() else { continue };
+        let Some((stem, ext)) = name.split_once('.') else {
+            continue;
+        };
+        let Ok(base) = stem.parse::<i64>() else {
+            continue;
+        };
         match ext {
             "log" => bases.push(base),
             "index" | "timeindex" => index_files.push((base, entry.path())),
@@ -57,7 +63,12 @@ impl PartitionLog {
     /// one holding the persisted recovery point on is validated batch by batch, a torn or
     /// corrupt tail is truncated (logged with path, offset and bytes dropped), later segments
     /// are deleted, and indexes are rebuilt.
-    pub fn open(dir: &Path, tp: TopicPartition, config: LogConfig, clean_shutdown: bool) -> Result<PartitionLog, LogError> {
+    pub fn open(
+        dir: &Path,
+        tp: TopicPartition,
+        config: LogConfig,
+        clean_shutdown: bool,
+    ) -> Result<PartitionLog, LogError> {
         fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
         let bases = list_segments(dir)?;
         let checkpoint_log_start = read_offset(dir, LOG_START_OFFSET_CHECKPOINT, &tp)?;
@@ -77,7 +88,11 @@ impl PartitionLog {
                 None
             } else {
                 let rp = checkpoint_recovery_point.unwrap_or(i64::MIN);
-                Some(segments.partition_point(|s| s.base_offset <= rp).saturating_sub(1))
+                Some(
+                    segments
+                        .partition_point(|s| s.base_offset <= rp)
+                        .saturating_sub(1),
+                )
             };
             if recover_from.is_none() && !segments[last].load_as_active(&config)? {
                 tracing::warn!(partition = %tp, "last segment does not parse after a clean shutdown; recovering it");
@@ -102,7 +117,13 @@ impl PartitionLog {
         epochs.truncate_from_start(log_start_offset)?;
 
         let config_for_replay = config.clone();
-        let producers = rebuild_producer_state(dir, &segments, log_start_offset, log_end_offset, &config_for_replay)?;
+        let producers = rebuild_producer_state(
+            dir,
+            &segments,
+            log_start_offset,
+            log_end_offset,
+            &config_for_replay,
+        )?;
 
         if recovered {
             write_offset(dir, RECOVERY_POINT_CHECKPOINT, &tp, log_end_offset)?;
@@ -191,7 +212,10 @@ fn rebuild_producer_state(
         .unwrap_or((log_start_offset, ProducerStateManager::new()));
     if from < log_end_offset {
         for (i, segment) in segments.iter().enumerate() {
-            if segments.get(i + 1).is_some_and(|next| next.base_offset <= from) {
+            if segments
+                .get(i + 1)
+                .is_some_and(|next| next.base_offset <= from)
+            {
                 continue;
             }
             segment.for_each_header(from, config, |h| producers.apply(h))?;

@@ -45,12 +45,19 @@ fn append_assigns_offsets_and_reads_whole_batches() {
     assert_eq!((a.first_offset, a.last_offset, a.record_count), (0, 2, 3));
     assert_eq!((b.first_offset, b.last_offset), (3, 4));
     assert_eq!(b.max_timestamp, T0 + 11);
-    assert_eq!(log.log_end_offset(), 5, "after the last record, not the last batch");
+    assert_eq!(
+        log.log_end_offset(),
+        5,
+        "after the last record, not the last batch"
+    );
 
     // Mid-batch read returns the whole batch containing the offset.
     let r = log.read(1, 1 << 20, i64::MAX).unwrap();
     let hs = headers(&r.records);
-    assert_eq!(hs.iter().map(|h| h.base_offset).collect::<Vec<_>>(), vec![0, 3]);
+    assert_eq!(
+        hs.iter().map(|h| h.base_offset).collect::<Vec<_>>(),
+        vec![0, 3]
+    );
     assert_eq!(r.log_end_offset, 5);
     // A tiny limit still returns one whole batch.
     let r = log.read(3, 1, i64::MAX).unwrap();
@@ -81,7 +88,12 @@ fn corrupt_batches_are_refused_with_kafka_codes() {
     assert_eq!(err.error_code(), 2, "CORRUPT_MESSAGE");
     let mut magic = batch(1, 10, T0, None).to_vec();
     magic[16] = 1;
-    assert_eq!(log.append(Bytes::from(magic), 0, None).unwrap_err().error_code(), 2);
+    assert_eq!(
+        log.append(Bytes::from(magic), 0, None)
+            .unwrap_err()
+            .error_code(),
+        2
+    );
     // All or nothing: a good batch followed by a torn one writes nothing.
     let mut two = batch(1, 10, T0, None).to_vec();
     two.extend_from_slice(&batch(1, 10, T0, None)[..30]);
@@ -103,7 +115,10 @@ fn rolls_by_size_and_by_time_and_reads_across_segments() {
     for offset in 0..80 {
         let r = log.read(offset, 10, i64::MAX).unwrap();
         let h = headers(&r.records);
-        assert!(h[0].base_offset <= offset && offset <= h[0].last_offset(), "offset {offset}");
+        assert!(
+            h[0].base_offset <= offset && offset <= h[0].last_offset(),
+            "offset {offset}"
+        );
     }
     for w in dir.path().read_dir().unwrap() {
         let name = w.unwrap().file_name().to_string_lossy().into_owned();
@@ -114,7 +129,14 @@ fn rolls_by_size_and_by_time_and_reads_across_segments() {
 
     // segment.ms: the batch timestamps span more than segment.ms from the first batch.
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path(), LogConfig { segment_ms: 1000, ..LogConfig::default() }, true);
+    let log = open(
+        dir.path(),
+        LogConfig {
+            segment_ms: 1000,
+            ..LogConfig::default()
+        },
+        true,
+    );
     append(&log, 1, T0);
     append(&log, 1, T0 + 500);
     assert_eq!(log.segment_count(), 1);
@@ -132,8 +154,16 @@ fn index_bytes_are_preallocated_while_active_and_trimmed_on_roll() {
         append(&log, 2, T0 + i);
     }
     let size = std::fs::metadata(&index).unwrap().len();
-    assert!(size < 4096 && size % 8 == 0, "trimmed to entries: {size}");
-    assert!(std::fs::metadata(dir.path().join("00000000000000000000.timeindex")).unwrap().len() % 12 == 0);
+    assert!(
+        size < 4096 && size.is_multiple_of(8),
+        "trimmed to entries: {size}"
+    );
+    assert!(
+        std::fs::metadata(dir.path().join("00000000000000000000.timeindex"))
+            .unwrap()
+            .len()
+            .is_multiple_of(12)
+    );
 }
 
 #[test]
@@ -148,7 +178,10 @@ fn reopen_clean_and_unclean_keeps_everything() {
         let leo = log.log_end_offset();
         if clean {
             log.close().unwrap();
-            assert!(log.append(batch(1, 1, T0, None), 0, None).is_err(), "closed");
+            assert!(
+                log.append(batch(1, 1, T0, None), 0, None).is_err(),
+                "closed"
+            );
         }
         drop(log);
         let log = open(dir.path(), small_config(), clean);
@@ -156,7 +189,10 @@ fn reopen_clean_and_unclean_keeps_everything() {
         assert_eq!(log.read(0, usize::MAX, i64::MAX).unwrap().records, before);
         let next = append(&log, 1, T0 + 1000);
         assert_eq!(next.first_offset, leo);
-        assert_eq!(log.offset_for_timestamp(T0 + 55).unwrap().unwrap().offset, 18);
+        assert_eq!(
+            log.offset_for_timestamp(T0 + 55).unwrap().unwrap().offset,
+            18
+        );
     }
 }
 
@@ -165,12 +201,19 @@ fn timestamp_lookups() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_config(), true);
     // Out-of-order timestamps inside and across batches.
-    log.append(batch_with_timestamps(&[100, 300, 200], 10, None), 0, None).unwrap();
-    log.append(batch_with_timestamps(&[250, 260], 10, None), 0, None).unwrap();
+    log.append(batch_with_timestamps(&[100, 300, 200], 10, None), 0, None)
+        .unwrap();
+    log.append(batch_with_timestamps(&[250, 260], 10, None), 0, None)
+        .unwrap();
     for i in 0..20 {
-        log.append(batch_with_timestamps(&[1000 + i * 10], 10, None), 0, None).unwrap();
+        log.append(batch_with_timestamps(&[1000 + i * 10], 10, None), 0, None)
+            .unwrap();
     }
-    let at = |ts| log.offset_for_timestamp(ts).unwrap().map(|t| (t.offset, t.timestamp_ms));
+    let at = |ts| {
+        log.offset_for_timestamp(ts)
+            .unwrap()
+            .map(|t| (t.offset, t.timestamp_ms))
+    };
     assert_eq!(at(0), Some((0, 100)));
     assert_eq!(at(150), Some((1, 300)));
     assert_eq!(at(255), Some((1, 300)), "first record with ts >= target");
@@ -185,8 +228,10 @@ fn timestamp_lookups() {
 
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), LogConfig::default(), true);
-    log.append(batch_with_timestamps(&[5, 900, 7], 10, None), 0, None).unwrap();
-    log.append(batch_with_timestamps(&[10, 20], 10, None), 0, None).unwrap();
+    log.append(batch_with_timestamps(&[5, 900, 7], 10, None), 0, None)
+        .unwrap();
+    log.append(batch_with_timestamps(&[10, 20], 10, None), 0, None)
+        .unwrap();
     let max = log.max_timestamp_offset().unwrap();
     assert_eq!((max.offset, max.timestamp_ms), (1, 900));
 }
@@ -207,7 +252,10 @@ fn log_append_time_rewrites_timestamps() {
 #[test]
 fn retention_by_size_and_time_never_deletes_the_active_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LogConfig { retention_bytes: 1500, ..small_config() };
+    let config = LogConfig {
+        retention_bytes: 1500,
+        ..small_config()
+    };
     let log = open(dir.path(), config, true);
     for i in 0..30 {
         append(&log, 2, T0 + i);
@@ -221,7 +269,11 @@ fn retention_by_size_and_time_never_deletes_the_active_segment() {
     assert!(log.read(0, 100, i64::MAX).is_err());
 
     // Time: everything is old, only the active segment survives.
-    log.update_config(LogConfig { retention_ms: 1000, retention_bytes: -1, ..small_config() });
+    log.update_config(LogConfig {
+        retention_ms: 1000,
+        retention_bytes: -1,
+        ..small_config()
+    });
     log.run_maintenance(T0 + 1_000_000).unwrap();
     assert_eq!(log.segment_count(), 1);
     assert!(log.log_start_offset() > 0);
@@ -236,7 +288,8 @@ fn truncate_to_removes_whole_batches_and_continues() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_config(), true);
     for i in 0..20 {
-        log.append(batch(2, 20, T0 + i, None), i as i32 / 5, None).unwrap();
+        log.append(batch(2, 20, T0 + i, None), i as i32 / 5, None)
+            .unwrap();
     }
     assert_eq!(log.end_offset_for_epoch(1), Some((1, 20)));
     log.truncate_to(25).unwrap();
@@ -272,7 +325,11 @@ fn advance_log_start_offset_is_persisted_and_deletes_segments() {
     assert!(log.segment_count() < segments);
     assert!(log.read(20, 100, i64::MAX).is_err());
     let r = log.read(21, 100, i64::MAX).unwrap();
-    assert_eq!(headers(&r.records)[0].base_offset, 20, "whole batch containing 21");
+    assert_eq!(
+        headers(&r.records)[0].base_offset,
+        20,
+        "whole batch containing 21"
+    );
     assert!(log.advance_log_start_offset(41).is_err());
     drop(log);
     let log = open(dir.path(), small_config(), false);
@@ -283,21 +340,58 @@ fn advance_log_start_offset_is_persisted_and_deletes_segments() {
 fn idempotent_producer_duplicates_and_sequence_errors() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_config(), true);
-    let p = |seq| Some(ProducerFields { producer_id: 9, producer_epoch: 0, base_sequence: seq });
+    let p = |seq| {
+        Some(ProducerFields {
+            producer_id: 9,
+            producer_epoch: 0,
+            base_sequence: seq,
+        })
+    };
     let first = log.append(batch(3, 10, T0, p(0)), 0, None).unwrap();
     assert!(matches!(first, AppendOutcome::Appended(_)));
     log.append(batch(2, 10, T0, p(3)), 0, None).unwrap();
     let dup = log.append(batch(3, 10, T0, p(0)), 0, None).unwrap();
-    assert_eq!(dup, AppendOutcome::Duplicate(AppendInfo { bytes: 0, ..first.info().clone() }));
+    assert_eq!(
+        dup,
+        AppendOutcome::Duplicate(AppendInfo {
+            bytes: 0,
+            ..first.info().clone()
+        })
+    );
     assert_eq!(log.log_end_offset(), 5);
-    assert_eq!(log.append(batch(1, 10, T0, p(7)), 0, None).unwrap_err().error_code(), 45);
-    let old = Some(ProducerFields { producer_id: 9, producer_epoch: -1, base_sequence: 5 });
+    assert_eq!(
+        log.append(batch(1, 10, T0, p(7)), 0, None)
+            .unwrap_err()
+            .error_code(),
+        45
+    );
+    let old = Some(ProducerFields {
+        producer_id: 9,
+        producer_epoch: -1,
+        base_sequence: 5,
+    });
     assert!(log.append(batch(1, 10, T0, old), 0, None).is_err());
-    let new_epoch = Some(ProducerFields { producer_id: 9, producer_epoch: 1, base_sequence: 1 });
-    assert_eq!(log.append(batch(1, 10, T0, new_epoch), 0, None).unwrap_err().error_code(), 45);
+    let new_epoch = Some(ProducerFields {
+        producer_id: 9,
+        producer_epoch: 1,
+        base_sequence: 1,
+    });
+    assert_eq!(
+        log.append(batch(1, 10, T0, new_epoch), 0, None)
+            .unwrap_err()
+            .error_code(),
+        45
+    );
     // Unknown producer with a non-zero sequence is accepted.
-    let other = Some(ProducerFields { producer_id: 10, producer_epoch: 0, base_sequence: 17 });
-    assert!(matches!(log.append(batch(1, 10, T0, other), 0, None).unwrap(), AppendOutcome::Appended(_)));
+    let other = Some(ProducerFields {
+        producer_id: 10,
+        producer_epoch: 0,
+        base_sequence: 17,
+    });
+    assert!(matches!(
+        log.append(batch(1, 10, T0, other), 0, None).unwrap(),
+        AppendOutcome::Appended(_)
+    ));
 
     // State survives a clean reopen (snapshot) and an unclean one (replayed from the log).
     for clean in [true, false] {
@@ -305,8 +399,16 @@ fn idempotent_producer_duplicates_and_sequence_errors() {
             log.close().unwrap();
         }
         let log2 = open(dir.path(), small_config(), clean);
-        assert!(matches!(log2.append(batch(2, 10, T0, p(3)), 0, None).unwrap(), AppendOutcome::Duplicate(_)));
-        assert_eq!(log2.append(batch(1, 10, T0, p(9)), 0, None).unwrap_err().error_code(), 45);
+        assert!(matches!(
+            log2.append(batch(2, 10, T0, p(3)), 0, None).unwrap(),
+            AppendOutcome::Duplicate(_)
+        ));
+        assert_eq!(
+            log2.append(batch(1, 10, T0, p(9)), 0, None)
+                .unwrap_err()
+                .error_code(),
+            45
+        );
         drop(log2);
     }
 }
@@ -314,7 +416,14 @@ fn idempotent_producer_duplicates_and_sequence_errors() {
 #[test]
 fn flush_on_ack_moves_the_recovery_point_and_follower_appends_keep_offsets() {
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path(), LogConfig { flush_on_ack: true, ..LogConfig::default() }, true);
+    let log = open(
+        dir.path(),
+        LogConfig {
+            flush_on_ack: true,
+            ..LogConfig::default()
+        },
+        true,
+    );
     append(&log, 2, T0);
     assert_eq!(log.recovery_point(), 2);
     let lazy = tempfile::tempdir().unwrap();
@@ -323,7 +432,10 @@ fn flush_on_ack_moves_the_recovery_point_and_follower_appends_keep_offsets() {
     let info = follower.append_as_follower(leader_bytes.clone()).unwrap();
     assert_eq!((info.first_offset, info.last_offset), (0, 1));
     assert_eq!(follower.recovery_point(), 0, "no fsync by default");
-    assert_eq!(follower.read(0, usize::MAX, i64::MAX).unwrap().records, leader_bytes);
+    assert_eq!(
+        follower.read(0, usize::MAX, i64::MAX).unwrap().records,
+        leader_bytes
+    );
     assert!(matches!(
         follower.append_as_follower(leader_bytes),
         Err(LogError::NonMonotonicOffset { .. })
