@@ -340,12 +340,6 @@ impl Segment {
         if end != size {
             return Ok(false);
         }
-        if start == 0 && size == 0 {
-            next = self.base_offset;
-        } else if start > 0 || size > 0 {
-            // The first index entry (if any) may point past batch 0; `next` is correct
-            // whenever the scan reached the end of the file.
-        }
         let first_ts = if size > 0 {
             HeaderScan::new(&self.file, &self.log_path, 0, size)
                 .next_header()?
