@@ -140,7 +140,7 @@ async fn read_requests(
             Err(reason) => return reason,
         };
         let inbound = match decode_request(frame) {
-            Ok(Decoded::Request(request)) => Inbound::Request(Box::new(request)),
+            Ok(Decoded::Request(request)) => Inbound::Request(request),
             Ok(Decoded::UnsupportedApiVersions { header }) => {
                 Inbound::UnsupportedApiVersions(header)
             }
@@ -296,6 +296,10 @@ async fn handle_request(
         }
         Reply::NoResponse => Ok(None),
         Reply::Close { reason } => Err(CloseReason::Handler(reason)),
+        Reply::NoHandler => Err(CloseReason::Handler(format!(
+            "no handler registered for {:?}",
+            req.api_key
+        ))),
     }
 }
 

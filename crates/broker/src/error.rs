@@ -26,6 +26,13 @@ pub enum BrokerError {
     UnsupportedSecurityProtocol { listener: String, protocol: String },
     #[error("invalid listener configuration: {reason}")]
     Listeners { reason: String },
+    #[error("cannot start the metadata controller: {0}")]
+    Metadata(#[source] fjord_metadata::MetadataError),
+    #[error("cannot open the log dirs: {source}")]
+    Storage {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("cannot read the local address of listener {listener}: {source}")]
     LocalAddr {
         listener: String,

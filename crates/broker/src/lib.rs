@@ -28,6 +28,8 @@ pub use handlers::{BrokerContext, RequestContext};
 /// A running broker. Dropping it without [`Broker::shutdown`] stops nothing: call shutdown.
 pub struct Broker {
     ctx: Arc<BrokerContext>,
+    /// Every partition log of this node, the metadata log included; holds the log-dir locks.
+    logs: Arc<fjord_storage::LogManager>,
     listener_addrs: Vec<(String, SocketAddr)>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -43,7 +45,23 @@ impl Broker {
             .iter()
             .map(|b| (b.name.clone(), b.local_addr))
             .collect();
-        let ctx = Arc::new(BrokerContext { config, advertised });
+        let logs = open_log_dirs(&config).await?;
+        let controller = fjord_metadata::Controller::start(Arc::clone(&logs), &config, &advertised)
+            .await
+            .map_err(BrokerError::Metadata)?;
+        let replica_manager = replica::ReplicaManager::start(
+            replica::ReplicaConfig::from(&config),
+            Arc::clone(&logs),
+            controller.subscribe(),
+            Arc::clone(&controller) as Arc<dyn replica::ProducerIdAllocator>,
+        )
+        .await;
+        let ctx = Arc::new(BrokerContext {
+            config,
+            advertised,
+            controller,
+            replica_manager,
+        });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         for listener in bound {
@@ -58,6 +76,7 @@ impl Broker {
         }
         Ok(Broker {
             ctx,
+            logs,
             listener_addrs,
             shutdown,
             tasks,
@@ -80,9 +99,37 @@ impl Broker {
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         info!("broker shutting down");
         self.shutdown.cancel();
+        // Parked fetches and acks=all produces answer now instead of at their timeout.
+        self.ctx.replica_manager.shutdown().await;
         self.tasks.close();
         self.tasks.wait().await;
+        let logs = Arc::clone(&self.logs);
+        match tokio::task::spawn_blocking(move || logs.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "closing the logs failed"),
+            Err(e) => tracing::error!(error = %e, "the log shutdown task failed"),
+        }
         info!("broker stopped");
         Ok(())
     }
+}
+
+/// Opens every log dir (recovering logs after an unclean stop: blocking work).
+async fn open_log_dirs(
+    config: &ServerConfig,
+) -> Result<Arc<fjord_storage::LogManager>, BrokerError> {
+    let dirs = config.log_dirs.clone();
+    let node_id = config.node_id;
+    let default_config = replica::topic_settings::log_config_from_server(config);
+    tokio::task::spawn_blocking(move || {
+        fjord_storage::LogManager::open(&dirs, node_id, default_config)
+    })
+    .await
+    .map_err(|e| BrokerError::Storage {
+        source: Box::new(e),
+    })?
+    .map(Arc::new)
+    .map_err(|e| BrokerError::Storage {
+        source: Box::new(e),
+    })
 }

@@ -50,8 +50,25 @@ impl ApiSupport {
 
 /// Every API fjord serves. Keep ordered by API key; see the module docs for the rule.
 pub const SUPPORTED_APIS: &[ApiSupport] = &[
+    // Produce v0-2 are advertised but refused (see `advertised_min_version`).
+    ApiSupport::new(ApiKey::Produce, 3, 13),
+    ApiSupport::new(ApiKey::Fetch, 4, 18),
+    ApiSupport::new(ApiKey::ListOffsets, 1, 10),
+    ApiSupport::new(ApiKey::Metadata, 0, 13),
     // v0-4; v3+ is flexible. Requests at an unknown version are still answered (KIP-511).
     ApiSupport::new(ApiKey::ApiVersions, 0, 4),
+    ApiSupport::new(ApiKey::CreateTopics, 2, 7),
+    ApiSupport::new(ApiKey::DeleteTopics, 1, 6),
+    ApiSupport::new(ApiKey::DeleteRecords, 0, 2),
+    ApiSupport::new(ApiKey::InitProducerId, 0, 5),
+    ApiSupport::new(ApiKey::OffsetForLeaderEpoch, 2, 4),
+    ApiSupport::new(ApiKey::DescribeConfigs, 1, 4),
+    ApiSupport::new(ApiKey::AlterConfigs, 0, 2),
+    ApiSupport::new(ApiKey::DescribeLogDirs, 1, 4),
+    ApiSupport::new(ApiKey::CreatePartitions, 0, 3),
+    ApiSupport::new(ApiKey::IncrementalAlterConfigs, 0, 1),
+    ApiSupport::new(ApiKey::DescribeCluster, 0, 2),
+    ApiSupport::new(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
 /// The table entry for `api_key`, if fjord serves it.

@@ -114,6 +114,31 @@ fn validate_produce_batches(produce: &ProduceRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader};
+    use kafka_protocol::protocol::{Encodable, StrBytes};
+
+    /// Fuzz finding: a tag >= 2^31 (kept as a negative key) was counted but not written on
+    /// re-encode, so the re-encoded request did not decode (vendor/README.md, second fix).
+    #[test]
+    fn unknown_tagged_fields_survive_a_round_trip() {
+        let mut payload = BytesMut::new();
+        RequestHeader::default()
+            .with_request_api_key(ApiKey::ApiVersions as i16)
+            .with_request_api_version(3)
+            .with_correlation_id(1)
+            .encode(&mut payload, 2)
+            .unwrap();
+        ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("x"))
+            .with_client_software_version(StrBytes::from_static_str("1"))
+            .with_unknown_tagged_field(5, Bytes::from_static(b"a"))
+            .with_unknown_tagged_field(i32::MIN, Bytes::from_static(b"b"))
+            .encode(&mut payload, 3)
+            .unwrap();
+        let mut frame = (payload.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&payload);
+        assert_eq!(fuzz_request_frame(&frame), FuzzOutcome::Decoded);
+    }
 
     #[test]
     fn short_and_oversized_inputs_stop_at_the_frame_check() {

@@ -70,8 +70,8 @@ impl DecodedRequest {
 /// What a well-formed frame turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
-    /// A request to hand to its handler.
-    Request(DecodedRequest),
+    /// A request to hand to its handler (boxed: it is large and moves through a queue).
+    Request(Box<DecodedRequest>),
     /// An ApiVersions request at a version fjord does not know (a client newer than us). Kafka
     /// answers it with a v0 body carrying UNSUPPORTED_VERSION and the full list of supported
     /// APIs, so the client can retry with a version both sides know (KIP-511). The body is not
@@ -113,12 +113,12 @@ pub fn decode_request(mut frame: Bytes) -> Result<Decoded, DecodeError> {
             source: source.into(),
         }
     })?;
-    Ok(Decoded::Request(DecodedRequest {
+    Ok(Decoded::Request(Box::new(DecodedRequest {
         api_key,
         header,
         body,
         support,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -233,7 +233,9 @@ mod tests {
         let mut body = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
         assert!(RequestKind::decode(ApiKey::Metadata, &mut body, 12).is_err());
         // Produce v9: a compact array of topics declaring 2^28 entries, then little else.
-        let mut body = Bytes::from_static(&[0x00, 0xff, 0xff, 0x00, 0x00, 0x01, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00]);
+        let mut body = Bytes::from_static(&[
+            0x00, 0xff, 0xff, 0x00, 0x00, 0x01, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00,
+        ]);
         assert!(RequestKind::decode(ApiKey::Produce, &mut body, 9).is_err());
         // A legitimate count still decodes.
         let mut body = Bytes::from_static(&[0, 0, 0, 1, 0, 1, b't']);

@@ -7,17 +7,28 @@
 //!   every API ([`unsupported_version_response`], KIP-511), encoded by the connection at v0;
 //! - v3+ requests must carry a valid client software name and version, else INVALID_REQUEST
 //!   with an empty list (Kafka's `ApiVersionsRequest.isValid`);
-//! - the response header stays v0 (handled by `fjord_protocol::response_header_version`).
+//! - the response header stays v0 (handled by `fjord_protocol::response_header_version`);
+//! - v3+ also carries the features: what this broker supports and what the cluster finalized
+//!   (from the metadata image), built as Kafka builds them: finalized features at level 0 are
+//!   left out, min and max level are both the finalized level, the epoch is the image's
+//!   offset, and a supported feature whose minimum is 0 is left out below v4 (KAFKA-17492:
+//!   older clients fail to parse it). Default-valued tagged fields are not written at all, so
+//!   librdkafka < 2.2 (which mis-skips tagged fields) parses the response.
 
+use fjord_metadata::controller::{METADATA_VERSION_FEATURE, METADATA_VERSION_LEVEL};
+use fjord_metadata::MetadataImage;
 use fjord_protocol::SUPPORTED_APIS;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::{BrokerContext, RequestContext};
 
 pub async fn handle(
-    _ctx: &BrokerContext,
+    ctx: &BrokerContext,
     req: &RequestContext,
     request: ApiVersionsRequest,
 ) -> ApiVersionsResponse {
@@ -28,7 +39,59 @@ pub async fn handle(
         return ApiVersionsResponse::default()
             .with_error_code(ResponseError::InvalidRequest.code());
     }
-    ApiVersionsResponse::default().with_api_keys(advertised_api_keys())
+    let response = ApiVersionsResponse::default().with_api_keys(advertised_api_keys());
+    if req.api_version < 3 {
+        return response;
+    }
+    with_features(response, &ctx.controller.image(), req.api_version)
+}
+
+/// The features this broker supports: `(name, min level, max level)`. Only metadata.version for
+/// now, at the one level fjord writes; `transaction.version` and `group.version` are added when
+/// the coordinators implement them (a client that sees them finalized switches protocols).
+const SUPPORTED_FEATURES: &[(&str, i16, i16)] = &[(
+    METADATA_VERSION_FEATURE,
+    METADATA_VERSION_LEVEL,
+    METADATA_VERSION_LEVEL,
+)];
+
+/// Adds the v3+ feature fields, as Kafka's `ApiVersionsResponse` builder fills them.
+fn with_features(
+    response: ApiVersionsResponse,
+    image: &MetadataImage,
+    api_version: i16,
+) -> ApiVersionsResponse {
+    let supported = SUPPORTED_FEATURES
+        .iter()
+        .filter(|(_, min, _)| api_version >= 4 || *min != 0)
+        .map(|(name, min, max)| {
+            SupportedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_min_version(*min)
+                .with_max_version(*max)
+        })
+        .collect();
+    let finalized: Vec<FinalizedFeatureKey> = image
+        .features()
+        .iter()
+        .filter(|(_, level)| **level != 0)
+        .map(|(name, level)| {
+            FinalizedFeatureKey::default()
+                .with_name(StrBytes::from_string(name.clone()))
+                .with_min_version_level(*level)
+                .with_max_version_level(*level)
+        })
+        .collect();
+    // -1 ("no epoch") is the field's default and is then not written at all.
+    let epoch = if finalized.is_empty() {
+        -1
+    } else {
+        image.offset().max(0)
+    };
+    response
+        .with_supported_features(supported)
+        .with_finalized_features(finalized)
+        .with_finalized_features_epoch(epoch)
 }
 
 /// The answer to an ApiVersions request at a version fjord does not know; the caller encodes it

@@ -8,11 +8,28 @@
 //! the client.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use fjord_config::{Listener, ServerConfig};
 use kafka_protocol::messages::ApiKey;
 
+pub mod alter_configs;
 pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_records;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_log_dirs;
+pub mod describe_topic_partitions;
+pub mod fetch;
+pub mod incremental_alter_configs;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
 
 /// Everything a handler may need; built once in [`crate::Broker::start`] and shared as `Arc`.
 pub struct BrokerContext {
@@ -20,6 +37,10 @@ pub struct BrokerContext {
     /// What Metadata and FindCoordinator advertise: `advertised.listeners` (or the broker
     /// listeners) with ports the OS picked for `:0` filled in and empty hosts resolved.
     pub advertised: Vec<Listener>,
+    /// The metadata controller: the image handlers read, and the admin operations.
+    pub controller: Arc<fjord_metadata::Controller>,
+    /// The data path: hosted partitions, produce, fetch, offsets, fetch sessions.
+    pub replica_manager: Arc<crate::replica::ReplicaManager>,
 }
 
 /// Per-request facts, taken from the request header and the connection.

@@ -240,10 +240,18 @@ pub fn encode_request_header_into_buffer<B: ByteBufMut>(
 
 pub(crate) fn write_unknown_tagged_fields<B: ByteBufMut, R: RangeBounds<i32>>(
     buf: &mut B,
-    range: R,
+    _range: R,
     unknown_tagged_fields: &BTreeMap<i32, Bytes>,
 ) -> Result<()> {
-    for (&k, v) in unknown_tagged_fields.range(range) {
+    // fjord patch (vendor/README.md): callers count every unknown field in the tagged-field
+    // count, so every one must be written. Upstream wrote only `range` (tags above the known
+    // ones), dropping a tag read at a version where it is not known yet and any tag >= 2^31
+    // (stored negative), which made the re-encoded message undecodable. Tags are written in
+    // unsigned order: non-negative keys, then the negative ones (2^31 and above).
+    let in_unsigned_order = unknown_tagged_fields
+        .range(0..)
+        .chain(unknown_tagged_fields.range(..0));
+    for (&k, v) in in_unsigned_order {
         if v.len() > u32::MAX as usize {
             bail!("Tagged field is too long to encode ({} bytes)", v.len());
         }
