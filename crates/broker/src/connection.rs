@@ -5,7 +5,9 @@
 //! - the *reader* reads frames, checks each declared size against `socket.request.max.bytes`
 //!   before growing its buffer (and then grows it only as bytes actually arrive), decodes the
 //!   header and body, and queues the request. It reads ahead of the handler so pipelined
-//!   requests (librdkafka keeps up to 5 in flight) are decoded while earlier ones run.
+//!   requests (librdkafka keeps up to 5 in flight) are decoded while earlier ones run, within a
+//!   byte budget per connection ([`READ_AHEAD_BYTES`]): Kafka holds one request per connection,
+//!   fjord a few, never several 100 MiB frames.
 //! - the *processor* takes queued requests one at a time, runs the handler, and writes the
 //!   response. Handling is sequential on purpose: Kafka handles one request per connection at a
 //!   time, and clients rely on that (an idempotent producer's pipelined produce requests must be
@@ -28,7 +30,7 @@ use fjord_protocol::{DecodedRequest, FRAME_LEN_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -38,6 +40,13 @@ use crate::handlers::{api_versions, BrokerContext, RequestContext};
 /// Decoded requests waiting for the processor. Small: it only has to cover a client's
 /// pipelining depth; beyond it the reader stops reading and TCP pushes back.
 const QUEUE_DEPTH: usize = 8;
+/// Bytes of frames one connection may hold read but not yet handled. A frame is read only once
+/// its size fits in what is left (a frame larger than the whole budget waits for an empty
+/// queue), so memory per connection stays bounded whatever a client pipelines.
+const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
+/// The budget is a semaphore counted in KiB (permit counts are `u32`).
+const BUDGET_UNIT_BYTES: usize = 1024;
+const BUDGET_UNITS: usize = READ_AHEAD_BYTES / BUDGET_UNIT_BYTES;
 /// Read granularity while a frame's body arrives: memory follows the bytes received, not the
 /// size a peer declares.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -71,8 +80,13 @@ enum CloseReason {
     Handler(String),
 }
 
-/// A unit of work for the processor.
-enum Inbound {
+/// A unit of work for the processor, holding its share of the read-ahead budget until handled.
+struct Inbound {
+    work: Work,
+    _budget: OwnedSemaphorePermit,
+}
+
+enum Work {
     Request(Box<DecodedRequest>),
     /// ApiVersions at a version fjord does not know: answer v0 with UNSUPPORTED_VERSION.
     UnsupportedApiVersions(RequestHeader),
@@ -126,27 +140,30 @@ async fn read_requests(
     shutdown: &CancellationToken,
 ) -> CloseReason {
     let mut buf = BytesMut::new();
+    let budget = Arc::new(Semaphore::new(BUDGET_UNITS));
     loop {
         let frame = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return CloseReason::Shutdown,
             // The processor is gone (write failure or handler-requested close).
             _ = tx.closed() => return CloseReason::PeerClosed,
-            frame = read_frame_with_idle(&mut socket, &mut buf, settings, in_flight) => frame,
+            frame = read_frame_with_idle(&mut socket, &mut buf, settings, in_flight, &budget) => frame,
         };
-        let frame = match frame {
+        let (frame, permit) = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => return CloseReason::PeerClosed,
             Err(reason) => return reason,
         };
-        let inbound = match decode_request(frame) {
-            Ok(Decoded::Request(request)) => Inbound::Request(request),
-            Ok(Decoded::UnsupportedApiVersions { header }) => {
-                Inbound::UnsupportedApiVersions(header)
-            }
+        let work = match decode_request(frame) {
+            Ok(Decoded::Request(request)) => Work::Request(request),
+            Ok(Decoded::UnsupportedApiVersions { header }) => Work::UnsupportedApiVersions(header),
             Err(err) => return CloseReason::Decode(err),
         };
         in_flight.fetch_add(1, Ordering::SeqCst);
+        let inbound = Inbound {
+            work,
+            _budget: permit,
+        };
         if tx.send(inbound).await.is_err() {
             return CloseReason::PeerClosed;
         }
@@ -160,16 +177,18 @@ async fn read_frame_with_idle(
     buf: &mut BytesMut,
     settings: &ConnectionSettings,
     in_flight: &AtomicUsize,
-) -> Result<Option<Bytes>, CloseReason> {
+    budget: &Arc<Semaphore>,
+) -> Result<Option<(Bytes, OwnedSemaphorePermit)>, CloseReason> {
+    let max_bytes = settings.socket_request_max_bytes;
     let Some(max_idle) = settings.max_idle else {
-        return read_frame(socket, buf, settings.socket_request_max_bytes).await;
+        return read_frame(socket, buf, max_bytes, budget).await;
     };
     // Only the wait for the *start* of a frame counts as idle; a frame that has started arriving
     // is read to its end or to EOF (a stalled sender mid-frame is still bounded by TCP
     // keep-alive and by the memory check, since nothing is allocated ahead of the bytes).
     loop {
         if !buf.is_empty() {
-            return read_frame(socket, buf, settings.socket_request_max_bytes).await;
+            return read_frame(socket, buf, max_bytes, budget).await;
         }
         match tokio::time::timeout(max_idle, read_more(socket, buf, MIN_READ_BYTES)).await {
             Ok(Ok(0)) => return Ok(None),
@@ -183,13 +202,14 @@ async fn read_frame_with_idle(
     }
 }
 
-/// Reads one whole frame into `buf` and splits it off, without its size prefix.
-/// `Ok(None)`: the peer closed cleanly between frames.
+/// Reads one whole frame into `buf` and splits it off, without its size prefix, with the share
+/// of the read-ahead budget it holds. `Ok(None)`: the peer closed cleanly between frames.
 async fn read_frame(
     socket: &mut OwnedReadHalf,
     buf: &mut BytesMut,
     max_bytes: i32,
-) -> Result<Option<Bytes>, CloseReason> {
+    budget: &Arc<Semaphore>,
+) -> Result<Option<(Bytes, OwnedSemaphorePermit)>, CloseReason> {
     while buf.len() < FRAME_LEN_BYTES {
         if read_more(socket, buf, MIN_READ_BYTES)
             .await
@@ -209,6 +229,12 @@ async fn read_frame(
     let declared = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     // Checked before a single byte is reserved for the body.
     let len = check_frame_len(declared, max_bytes).map_err(CloseReason::Decode)?;
+    // Wait for the requests already queued to leave room before reading this body.
+    let units = (len / BUDGET_UNIT_BYTES + 1).min(BUDGET_UNITS) as u32;
+    let permit = Arc::clone(budget)
+        .acquire_many_owned(units)
+        .await
+        .map_err(|_closed| CloseReason::Shutdown)?;
     let total = FRAME_LEN_BYTES + len;
     while buf.len() < total {
         let chunk = (total - buf.len()).clamp(MIN_READ_BYTES, READ_CHUNK_BYTES);
@@ -224,7 +250,7 @@ async fn read_frame(
         }
     }
     buf.advance(FRAME_LEN_BYTES);
-    Ok(Some(buf.split_to(len).freeze()))
+    Ok(Some((buf.split_to(len).freeze(), permit)))
 }
 
 /// One `read` into `buf`, with at least `want` bytes of spare capacity.
@@ -249,9 +275,9 @@ async fn process_requests(
 ) -> Result<(), CloseReason> {
     let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, socket);
     while let Some(inbound) = rx.recv().await {
-        let frame = match inbound {
-            Inbound::Request(request) => handle_request(*request, peer, ctx, settings).await?,
-            Inbound::UnsupportedApiVersions(header) => {
+        let frame = match inbound.work {
+            Work::Request(request) => handle_request(*request, peer, ctx, settings).await?,
+            Work::UnsupportedApiVersions(header) => {
                 let body = ResponseKind::ApiVersions(api_versions::unsupported_version_response());
                 // KIP-511: the fallback body is v0, whatever version was asked for.
                 Some(
@@ -313,4 +339,79 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    async fn socket_pair() -> (TcpStream, OwnedReadHalf) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server.into_split().0)
+    }
+
+    #[tokio::test]
+    async fn a_frame_waits_for_the_read_ahead_budget() {
+        let (mut client, mut server) = socket_pair().await;
+        let mut frame = 8i32.to_be_bytes().to_vec();
+        frame.extend_from_slice(&[0, 18, 0, 0, 0, 0, 0, 1]);
+        client.write_all(&frame).await.unwrap();
+        let budget = Arc::new(Semaphore::new(BUDGET_UNITS));
+        // Earlier requests hold the whole budget: the next frame is not read.
+        let queued = Arc::clone(&budget)
+            .acquire_many_owned(BUDGET_UNITS as u32)
+            .await
+            .unwrap();
+        let mut buf = BytesMut::new();
+        let read = read_frame(&mut server, &mut buf, 1 << 20, &budget);
+        tokio::pin!(read);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), &mut read)
+                .await
+                .is_err(),
+            "the frame was read although the budget was used up"
+        );
+        drop(queued);
+        let (body, permit) = read.await.unwrap().unwrap();
+        assert_eq!(body.len(), 8);
+        assert_eq!(permit.num_permits(), 1);
+        assert_eq!(budget.available_permits(), BUDGET_UNITS - 1);
+    }
+
+    #[tokio::test]
+    async fn a_frame_larger_than_the_budget_takes_all_of_it() {
+        let (mut client, mut server) = socket_pair().await;
+        let len = READ_AHEAD_BYTES + 10;
+        let mut frame = (len as i32).to_be_bytes().to_vec();
+        frame.resize(4 + len, 7);
+        let writer = tokio::spawn(async move { client.write_all(&frame).await });
+        let budget = Arc::new(Semaphore::new(BUDGET_UNITS));
+        let mut buf = BytesMut::new();
+        let (body, permit) = read_frame(&mut server, &mut buf, i32::MAX, &budget)
+            .await
+            .unwrap()
+            .unwrap();
+        writer.await.unwrap().unwrap();
+        assert_eq!(body.len(), len);
+        assert_eq!(permit.num_permits(), BUDGET_UNITS);
+    }
+
+    #[tokio::test]
+    async fn oversized_and_negative_sizes_are_refused_before_reading_on() {
+        for declared in [i32::MAX, -5] {
+            let (mut client, mut server) = socket_pair().await;
+            client.write_all(&declared.to_be_bytes()).await.unwrap();
+            let budget = Arc::new(Semaphore::new(BUDGET_UNITS));
+            let mut buf = BytesMut::new();
+            let result = read_frame(&mut server, &mut buf, 1 << 20, &budget).await;
+            assert!(matches!(result, Err(CloseReason::Decode(_))));
+            assert!(buf.capacity() < 64 * 1024, "nothing reserved for the body");
+            assert_eq!(budget.available_permits(), BUDGET_UNITS);
+        }
+    }
 }
