@@ -49,6 +49,10 @@ impl ApiSupport {
 }
 
 /// Every API fjord serves. Keep ordered by API key; see the module docs for the rule.
+///
+/// Ranges start at the codec's oldest version (Kafka 4.x's KIP-896 baseline, checked by a test)
+/// and, for JoinGroup, at v0: Kafka 4.1 restored JoinGroup v0-1 because kafka-go, brod and
+/// kafka_ex broke without them (KAFKA-19444), and the codec still decodes them.
 pub const SUPPORTED_APIS: &[ApiSupport] = &[
     // Produce v0-2 are advertised but refused (see `advertised_min_version`).
     ApiSupport::new(ApiKey::Produce, 3, 13),
@@ -109,6 +113,42 @@ mod tests {
                 api.min_version,
                 api.max_version
             );
+        }
+    }
+
+    /// Newest versions a Kafka 4.0.0 broker advertises, as printed by
+    /// `kafka-broker-api-versions.sh` against `apache/kafka:4.0.0` (only rows checked against
+    /// such output are listed).
+    const KAFKA_4_0_MAX_VERSIONS: &[(ApiKey, i16)] = &[
+        (ApiKey::Produce, 12),
+        (ApiKey::Fetch, 17),
+        (ApiKey::Metadata, 13),
+        (ApiKey::ApiVersions, 4),
+    ];
+
+    /// KIP-896 (Kafka 4.0) removed old versions; the codec's oldest version is that baseline.
+    /// Every API fjord serves accepts from the baseline and reaches at least Kafka 4.0's newest
+    /// version, so no client that works with Kafka 4.0 finds a gap.
+    #[test]
+    fn every_api_covers_kafka_4_0() {
+        for api in SUPPORTED_APIS {
+            assert_eq!(
+                api.min_version,
+                api.api_key.valid_versions().min,
+                "{:?} must accept from the KIP-896 baseline",
+                api.api_key
+            );
+            if let Some((_, max)) = KAFKA_4_0_MAX_VERSIONS
+                .iter()
+                .find(|(key, _)| *key == api.api_key)
+            {
+                assert!(
+                    api.max_version >= *max,
+                    "{:?} stops at v{} below Kafka 4.0's v{max}",
+                    api.api_key,
+                    api.max_version
+                );
+            }
         }
     }
 
