@@ -17,9 +17,11 @@ use crate::replica::EARLIEST_LOCAL_TIMESTAMP;
 
 pub async fn handle(
     ctx: &BrokerContext,
-    _req: &RequestContext,
+    req: &RequestContext,
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
+    // The leader epoch exists from v4; the codec refuses to encode it below that.
+    let epoch_for_version = |epoch: i32| if req.api_version >= 4 { epoch } else { -1 };
     let replicas = &ctx.replica_manager;
     let mut topics = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
@@ -52,7 +54,7 @@ pub async fn handle(
                 Ok(found) => response
                     .with_timestamp(found.timestamp)
                     .with_offset(found.offset)
-                    .with_leader_epoch(found.leader_epoch),
+                    .with_leader_epoch(epoch_for_version(found.leader_epoch)),
                 Err(e) => {
                     tracing::debug!(topic = %name, partition = p.partition_index, error = %e, "list offsets refused");
                     response
