@@ -16,6 +16,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
+/// The broker binary's allocator: hostile declared counts cost address space, not an abort.
+#[global_allocator]
+static ALLOCATOR: fjord_protocol::alloc::SparseLargeAlloc = fjord_protocol::alloc::SparseLargeAlloc;
+
 const MIB: u64 = 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,6 +109,19 @@ async fn hostile_inputs_close_only_their_connection_and_memory_stays_flat() {
         .iter()
         .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
     assert_eq!(api_versions_on(&mut conn, 3, 56).await.error_code, 0);
+
+    // A 14-byte Metadata v0 request declaring 2^31-1 topics: the codec reserves room for the
+    // declared count (about 150 GB) before decoding; the broker must refuse the body, not abort.
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    let mut payload = Vec::new();
+    payload.put_i16(ApiKey::Metadata as i16);
+    payload.put_i16(0);
+    payload.put_i32(3);
+    payload.put_i16(-1);
+    payload.put_i32(i32::MAX);
+    conn.write_all(&sized(&payload)).await.unwrap();
+    expect_closed_without_reply(&mut conn).await;
+    steady_round_trip(&mut steady, &mut steady_correlation).await;
 
     // A malformed body (ApiVersions v3 cut inside its compact strings).
     let mut frame = api_versions_frame(3, 7);

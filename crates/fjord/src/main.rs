@@ -54,6 +54,10 @@ enum Command {
     Server(server::ServerArgs),
 }
 
+/// Peer-declared element counts must not abort the broker (see `fjord_protocol::alloc`).
+#[global_allocator]
+static ALLOCATOR: fjord_protocol::alloc::SparseLargeAlloc = fjord_protocol::alloc::SparseLargeAlloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(dispatch::args_with_argv0_subcommand(std::env::args_os()));
     match cli.command {

@@ -7,7 +7,9 @@
 //! - [`api`]: the supported-API table that ApiVersions advertises.
 //! - [`batch`]: the v2 record-batch header view and CRC check.
 //! - [`fuzz`]: the decode entry point shared by the cargo-fuzz target and the corpus test.
+//! - [`alloc`]: the process allocator that keeps peer-declared counts from aborting the process.
 
+pub mod alloc;
 pub mod api;
 pub mod batch;
 pub mod error;
@@ -25,3 +27,8 @@ pub use request::{decode_request, Decoded, DecodedRequest, HeaderPrefix};
 
 /// The codec crate, re-exported so every fjord crate uses the same version of it.
 pub use kafka_protocol;
+
+// The unit tests decode hostile bytes too, so they run under the same allocator as the broker.
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: alloc::SparseLargeAlloc = alloc::SparseLargeAlloc;

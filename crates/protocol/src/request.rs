@@ -222,8 +222,10 @@ mod tests {
         ));
     }
 
-    /// Without the vendored kafka-protocol fix (vendor/README.md) each of these aborts the
-    /// process: the codec reserved the declared element count before decoding anything.
+    /// The codec reserves the declared element count before decoding anything; under the
+    /// system allocator each of these aborts the process (exit 134). Under
+    /// [`crate::alloc::SparseLargeAlloc`] the reservation costs address space only and the
+    /// decoder refuses the missing bytes.
     #[test]
     fn declared_array_counts_are_refused_before_allocating() {
         // Metadata v0 topics: Array with an i32 count of 2^31-1 (154 GB of structs).
