@@ -3,8 +3,10 @@
 //! mid-stream, restarted on the same data directory, and everything that was acknowledged must
 //! be there, in order, without duplicates.
 //!
-//! The binary is built by `cargo build -p fjord`; when it is absent this test says so and
-//! does nothing (it cannot build the binary itself without racing cargo's own lock).
+//! The binary is `$FJORD_BIN` when set (scripts/test points it at the release build), else
+//! `target/release/fjord` or `target/debug/fjord`; `cargo test --workspace` builds the latter.
+//! A missing binary fails the test with what to run: it cannot build the binary itself
+//! without racing cargo's own lock, and a durability test that skips itself proves nothing.
 
 mod admin_client;
 mod common;
@@ -26,12 +28,18 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
-fn binary() -> Option<PathBuf> {
+fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("FJORD_BIN") {
+        let path = PathBuf::from(path);
+        assert!(path.exists(), "FJORD_BIN={} does not exist", path.display());
+        return path;
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
     ["release", "debug"]
         .iter()
         .map(|profile| root.join(profile).join("fjord"))
         .find(|p| p.exists())
+        .expect("no fjord binary: run `cargo build -p fjord` (or set FJORD_BIN) before this test")
 }
 
 fn free_port() -> u16 {
@@ -115,10 +123,7 @@ fn topic() -> TopicName {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
-    let Some(binary) = binary() else {
-        eprintln!("target/{{release,debug}}/fjord not built; skipping the kill -9 test");
-        return;
-    };
+    let binary = binary();
     let data = tempfile::tempdir().unwrap();
     let (port, controller_port) = (free_port(), free_port());
     let mut child = spawn(&binary, data.path(), port, controller_port);
