@@ -11,15 +11,14 @@ use std::time::{Duration, Instant};
 use admin_client::AdminConnection;
 use bytes::{Bytes, BytesMut};
 use common::start_broker;
+use fjord_protocol::testing::{encode_batch, TestProducer, TestRecord};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use uuid::Uuid;
 
 const PRODUCE_V: i16 = 11;
@@ -43,41 +42,18 @@ fn batch_at(
     timestamp: i64,
     compression: Compression,
 ) -> Bytes {
-    let (producer_id, producer_epoch, base_sequence) = producer.unwrap_or((-1, -1, -1));
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
+    let producer = producer.map(
+        |(producer_id, producer_epoch, base_sequence)| TestProducer {
             producer_id,
             producer_epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: if base_sequence < 0 {
-                i as i32
-            } else {
-                base_sequence + i as i32
-            },
-            timestamp: timestamp + i as i64,
-            key: None,
-            value: Some(Bytes::from(v.to_string())),
-            headers: Default::default(),
-            delete_horizon: false,
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
+            base_sequence,
         },
-    )
-    .expect("batch encodes");
-    buf.freeze()
+    );
+    let records = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| TestRecord::value(v.to_string(), timestamp + i as i64));
+    encode_batch(records, producer, compression)
 }
 
 fn batch(values: &[&str]) -> Bytes {

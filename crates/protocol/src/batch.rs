@@ -373,42 +373,20 @@ impl Iterator for BatchFrames<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use bytes::BytesMut;
-    use kafka_protocol::records::{
-        Compression as Codec, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType as Ts,
-    };
+    use crate::testing::{encode_batch, TestRecord};
+    use kafka_protocol::records::Compression as Codec;
 
     /// Encodes `n` small records into one v2 batch with the crate's encoder (the same bytes a
     /// client library produces).
     pub(crate) fn sample_batch(n: usize, codec: Codec) -> Vec<u8> {
-        let records: Vec<Record> = (0..n)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: Ts::Creation,
-                offset: i as i64,
-                sequence: i as i32,
-                timestamp: 1_700_000_000_000 + i as i64,
-                key: Some(bytes::Bytes::from(format!("k{i}"))),
-                value: Some(bytes::Bytes::from(format!("value-{i}"))),
-                headers: Default::default(),
-                delete_horizon: false,
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            records.iter(),
-            &RecordEncodeOptions {
-                version: 2,
-                compression: codec,
-            },
-        )
-        .unwrap();
-        buf.to_vec()
+        let records = (0..n).map(|i| {
+            TestRecord::keyed(
+                format!("k{i}"),
+                format!("value-{i}"),
+                1_700_000_000_000 + i as i64,
+            )
+        });
+        encode_batch(records, None, codec).to_vec()
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`api`]: the supported-API table that ApiVersions advertises.
 //! - [`batch`]: the v2 record-batch header view and CRC check.
 //! - [`fuzz`]: the decode entry point shared by the cargo-fuzz target and the corpus test.
+//! - [`testing`]: record batches for the tests of every crate.
 //! - [`alloc`]: the process allocator that keeps peer-declared counts from aborting the process.
 
 pub mod alloc;
@@ -16,6 +17,8 @@ pub mod error;
 pub mod frame;
 pub mod fuzz;
 pub mod request;
+#[doc(hidden)]
+pub mod testing;
 
 pub use api::{supported_api, supported_version, ApiSupport, SUPPORTED_APIS};
 pub use error::DecodeError;

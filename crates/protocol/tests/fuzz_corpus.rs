@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use fjord_protocol::fuzz::{fuzz_request_frame, FuzzOutcome};
+use fjord_protocol::testing::{encode_batch, TestRecord};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -19,9 +20,7 @@ use kafka_protocol::messages::{
     RequestHeader, RequestKind, TopicName,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 /// The broker binary's allocator: hostile declared counts cost address space, not an abort.
 #[global_allocator]
@@ -49,34 +48,14 @@ fn frame(api_key: ApiKey, version: i16, correlation_id: i32, body: &RequestKind)
 }
 
 fn record_batch(count: i64, compression: Compression) -> Bytes {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32,
-            timestamp: 1_700_000_000_000 + i,
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(Bytes::from(format!("value-{i}"))),
-            headers: Default::default(),
-            delete_horizon: false,
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("batch encodes");
-    buf.freeze()
+    let records = (0..count).map(|i| {
+        TestRecord::keyed(
+            format!("key-{i}"),
+            format!("value-{i}"),
+            1_700_000_000_000 + i,
+        )
+    });
+    encode_batch(records, None, compression)
 }
 
 /// The seed corpus: one valid request per interesting (API, version) shape, plus frames that

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fjord_protocol::batch::{self, BatchFrames};
+use fjord_protocol::testing::{encode_batch, TestRecord};
 use fjord_storage::{LogConfig, PartitionLog, TopicPartition};
-use kafka_protocol::records::RecordBatchDecoder;
+use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use rand::Rng;
 
 const CHILD_ENV: &str = "FJORD_CRASH_CHILD_DIR";
@@ -40,39 +41,11 @@ fn values_for(first_offset: i64, count: usize) -> Vec<Bytes> {
 }
 
 fn batch_for(first_offset: i64, count: usize) -> Bytes {
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
-    let records: Vec<Record> = values_for(first_offset, count)
+    let timestamp_ms = 1_700_000_000_000 + first_offset;
+    let records = values_for(first_offset, count)
         .into_iter()
-        .enumerate()
-        .map(|(i, value)| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: -1 + i as i32,
-            timestamp: 1_700_000_000_000 + first_offset,
-            key: None,
-            value: Some(value),
-            headers: Default::default(),
-            delete_horizon: false,
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+        .map(|value| TestRecord::value(value, timestamp_ms));
+    encode_batch(records, None, Compression::None)
 }
 
 /// Child mode: append forever, printing `ack <first> <last>` after each append returns.

@@ -385,6 +385,8 @@ impl Partition {
 mod tests {
     use super::*;
     use fjord_config::TimestampType;
+    use fjord_protocol::testing::{encode_batch, TestRecord};
+    use kafka_protocol::records::Compression;
 
     pub(crate) fn settings() -> PartitionSettings {
         PartitionSettings {
@@ -418,35 +420,8 @@ mod tests {
     }
 
     fn batch(n: usize) -> Bytes {
-        use kafka_protocol::records::*;
-        let records: Vec<Record> = (0..n)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32,
-                timestamp: 1_700_000_000_000,
-                key: None,
-                value: Some(Bytes::from_static(b"v")),
-                headers: Default::default(),
-                delete_horizon: false,
-            })
-            .collect();
-        let mut buf = bytes::BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            records.iter(),
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
-        )
-        .unwrap();
-        buf.freeze()
+        let records = (0..n).map(|_| TestRecord::value(&b"v"[..], 1_700_000_000_000));
+        encode_batch(records, None, Compression::None)
     }
 
     #[tokio::test]

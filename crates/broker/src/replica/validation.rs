@@ -185,43 +185,16 @@ fn read_varlong(buf: &[u8]) -> Result<(i64, usize), ValidationError> {
 mod tests {
     use super::*;
     use bytes::BytesMut;
-    use kafka_protocol::records::{
-        Compression as Codec, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use fjord_protocol::testing::{encode_batch, TestRecord};
+    use kafka_protocol::records::Compression as Codec;
 
     const NOW: i64 = 1_700_000_000_000;
 
     fn batch_with_timestamps(timestamps: &[i64], codec: Codec) -> Bytes {
-        let records: Vec<Record> = timestamps
+        let records = timestamps
             .iter()
-            .enumerate()
-            .map(|(i, ts)| Record {
-                transactional: false,
-                control: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32,
-                timestamp: *ts,
-                key: None,
-                value: Some(Bytes::from(vec![b'x'; 100])),
-                headers: Default::default(),
-                delete_horizon: false,
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            records.iter(),
-            &RecordEncodeOptions {
-                version: 2,
-                compression: codec,
-            },
-        )
-        .expect("encode");
-        buf.freeze()
+            .map(|&ts| TestRecord::value(vec![b'x'; 100], ts));
+        encode_batch(records, None, codec)
     }
 
     fn limits() -> ProduceLimits {
