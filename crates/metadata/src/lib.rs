@@ -19,6 +19,7 @@ pub mod record;
 pub mod topic_config;
 pub mod topic_name;
 
+pub use controller::topic_log_config;
 pub use controller::{
     AlterConfigEntry, AlterConfigOp, BrokerRegistrationRequest, ConfigResource, Controller,
     ControllerConfig, CreatePartitionsSpec, CreatedTopic, DeleteTopicTarget, DeletedTopic,

@@ -69,6 +69,21 @@ where
 }
 
 impl LogConfig {
+    /// The Kafka topic config keys that [`LogConfig::with_overrides`] applies (a topic cannot
+    /// override fjord's `flush.on.ack`, which the broker sets from `log.flush.on.ack`).
+    pub const TOPIC_KEYS: &'static [&'static str] = &[
+        "segment.bytes",
+        "segment.ms",
+        "segment.index.bytes",
+        "index.interval.bytes",
+        "retention.ms",
+        "retention.bytes",
+        "flush.messages",
+        "flush.ms",
+        "max.message.bytes",
+        "file.delete.delay.ms",
+    ];
+
     /// Applies per-topic overrides given with Kafka's topic keys ("retention.ms",
     /// "segment.bytes", ...). Unknown keys are an error too: the broker decides which topic keys
     /// it stores without the log needing them.
@@ -127,6 +142,16 @@ impl LogConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listed_topic_key_is_applied() {
+        for key in LogConfig::TOPIC_KEYS {
+            let updated = LogConfig::default()
+                .with_overrides([(*key, "1048577")])
+                .unwrap_or_else(|e| panic!("{key} refused: {e}"));
+            assert_ne!(updated, LogConfig::default(), "{key} changed nothing");
+        }
+    }
 
     #[test]
     fn defaults_are_kafkas() {

@@ -3,32 +3,19 @@
 //! the [`PartitionSettings`] produce validation enforces (`max.message.bytes`,
 //! `message.timestamp.*`, `min.insync.replicas`).
 //!
-//! Effective values come from `fjord_metadata::topic_config::effective_topic_config`, the same
-//! resolution DescribeConfigs reports, so what a client reads is what the broker enforces.
-//! Only keys the storage layer reads are passed to [`LogConfig::with_overrides`].
+//! Effective values come from `fjord_metadata::topic_config::effective_topic_config` and
+//! `fjord_metadata::topic_log_config`, the same resolution DescribeConfigs reports, so what a
+//! client reads is what the broker enforces.
 
 use fjord_config::{ServerConfig, TimestampType};
 use fjord_metadata::topic_config::effective_topic_config;
+use fjord_metadata::topic_log_config;
 use fjord_metadata::{ControllerConfig, MetadataImage, TopicConfigDefaults};
 use fjord_storage::LogConfig;
 use tracing::warn;
 
 use super::partition::PartitionSettings;
 use super::validation::ProduceLimits;
-
-/// Topic keys that map onto [`LogConfig`] fields.
-const LOG_CONFIG_KEYS: &[&str] = &[
-    "segment.bytes",
-    "segment.ms",
-    "segment.index.bytes",
-    "index.interval.bytes",
-    "retention.ms",
-    "retention.bytes",
-    "flush.messages",
-    "flush.ms",
-    "max.message.bytes",
-    "file.delete.delay.ms",
-];
 
 /// The broker-wide defaults a topic without overrides gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,16 +64,12 @@ pub fn resolve(
 ) -> (LogConfig, PartitionSettings) {
     let overrides = image.topic_configs(topic);
     let effective = |key: &str| effective_topic_config(overrides, &defaults.topic_defaults, key);
-    let mut log_config = defaults.base_log_config.clone();
-    for key in LOG_CONFIG_KEYS {
-        let Some(value) = effective(key) else {
-            continue;
-        };
-        match log_config.with_overrides([(*key, value.as_str())]) {
-            Ok(updated) => log_config = updated,
-            Err(e) => warn!(topic, key, value, error = %e, "topic config not applied to the log"),
-        }
-    }
+    let log_config = topic_log_config(
+        image,
+        &defaults.topic_defaults,
+        &defaults.base_log_config,
+        topic,
+    );
     let parse_i64 = |key: &str, fallback: i64| -> i64 {
         match effective(key).map(|v| v.trim().parse::<i64>()) {
             Some(Ok(v)) => v,

@@ -64,20 +64,6 @@ pub struct IncrementalAlterConfig {
     pub value: Option<String>,
 }
 
-/// The topic keys `fjord_storage::LogConfig::with_overrides` understands.
-const STORAGE_KEYS: &[&str] = &[
-    "segment.bytes",
-    "segment.ms",
-    "segment.index.bytes",
-    "index.interval.bytes",
-    "retention.ms",
-    "retention.bytes",
-    "flush.messages",
-    "flush.ms",
-    "max.message.bytes",
-    "file.delete.delay.ms",
-];
-
 /// The `LogConfig` for `topic`'s partitions: `base` (the broker's default log config, which
 /// carries the settings topics cannot override such as `log.flush.on.ack`) with every storage
 /// key set to its effective value — the topic's override, else the broker-derived default.
@@ -89,7 +75,7 @@ pub fn topic_log_config(
 ) -> LogConfig {
     let overrides = image.topic_configs(topic);
     let mut config = base.clone();
-    for key in STORAGE_KEYS {
+    for key in LogConfig::TOPIC_KEYS {
         let Some(value) = effective_topic_config(overrides, defaults, key) else {
             continue;
         };
