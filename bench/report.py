@@ -1,0 +1,175 @@
+"""Results of the side-by-side benchmark: medians per broker, fjord / Kafka ratios, and the
+files under bench/results/.
+
+Files written, named by UTC start time, <stamp> = YYYYMMDDTHHMMSSZ:
+  side-by-side-<stamp>.json  {"machine", "versions", "git_commit", "git_dirty", "settings",
+                              "runs": [one object per broker run, as side_by_side.run_broker
+                              returns], "medians": {broker: {metric: value}},
+                              "ratios": {metric: fjord / kafka}}
+  side-by-side-<stamp>.md    the same as a Markdown table, with the machine and the command
+Every ratio is fjord's median divided by Kafka's: above 1 means fjord is higher (better for
+throughput, worse for memory and start-up time). Targets are reported, never asserted.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+# phase or metric -> (target on the fjord / Kafka ratio, as text; higher is better)
+TARGETS = {
+    "produce": (">= 1.5", True),
+    "consume": (">= 1.5", True),
+    "startup_ms": ("<= 0.05 (20x faster)", False),
+    "idle_rss_kb": ("<= 0.10", False),
+    "rss_after_produce_kb": ("(none)", False),
+}
+
+
+def flatten(run):
+    """One run as {metric: number}, e.g. produce.100b_acks1.mb_per_s."""
+    flat = {}
+    for key in ("startup_ms", "idle_rss_kb", "rss_after_produce_kb"):
+        flat[key] = run[key]
+    for phase in ("produce", "consume"):
+        for workload, numbers in run[phase].items():
+            for name in ("records_per_s", "mb_per_s"):
+                flat[f"{phase}.{workload}.{name}"] = numbers[name]
+    return flat
+
+
+def medians(runs):
+    by_broker = {}
+    for run in runs:
+        by_broker.setdefault(run["broker"], []).append(flatten(run))
+    out = {}
+    for broker, flats in by_broker.items():
+        out[broker] = {k: statistics.median(f[k] for f in flats) for k in flats[0]}
+    return out
+
+
+def ratios(med):
+    if "fjord" not in med or "kafka" not in med:
+        return {}
+    return {k: med["fjord"][k] / med["kafka"][k]
+            for k in med["fjord"] if med["kafka"].get(k)}
+
+
+def machine():
+    mem_kb = None
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    cpu = None
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "mem_total_kb": mem_kb, "kernel": platform.release(),
+            "cpu": cpu}
+
+
+def command_output(cmd, cwd=None):
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (done.stdout + done.stderr).strip() or None
+
+
+def versions(args, root):
+    kafka_version = Path(args.kafka_lib).name
+    java = command_output(["java", "-version"])
+    return {
+        "fjord": command_output([args.fjord_bin, "--version"]),
+        "kafka": kafka_version,
+        "clients": kafka_version,
+        "java": java.splitlines()[0] if java else None,
+    }
+
+
+def describe(metric):
+    """Readable label and target for a flattened metric name."""
+    if metric == "startup_ms":
+        return "start-up to first Metadata (ms)", TARGETS["startup_ms"][0]
+    if metric == "idle_rss_kb":
+        return "RSS idle (MiB)", TARGETS["idle_rss_kb"][0]
+    if metric == "rss_after_produce_kb":
+        return "RSS after produce runs (MiB)", TARGETS["rss_after_produce_kb"][0]
+    phase, workload, name = metric.split(".")
+    unit = "msg/s" if name == "records_per_s" else "MB/s"
+    size, _, acks = workload.partition("_")
+    label = f"{phase} {size[:-1]} B" + (f" {acks.replace('acks', 'acks=')}" if acks else "")
+    return f"{label} ({unit})", TARGETS[phase][0]
+
+
+def fmt(metric, value):
+    if metric.endswith("_kb"):
+        return f"{value / 1024:.0f}"
+    if metric.endswith("records_per_s"):
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "-"
+    # Start-up and memory ratios are far below 1; keep two significant digits there.
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
+def table(med, rat):
+    lines = ["| metric | fjord | Kafka | fjord / Kafka | target |", "|---|---:|---:|---:|---|"]
+    for metric in med.get("fjord", med.get("kafka", {})):
+        label, target = describe(metric)
+        f = med.get("fjord", {}).get(metric)
+        k = med.get("kafka", {}).get(metric)
+        r = rat.get(metric)
+        lines.append(f"| {label} | {fmt(metric, f) if f is not None else '-'} | "
+                     f"{fmt(metric, k) if k is not None else '-'} | "
+                     f"{fmt_ratio(r)} | {target} |")
+    return "\n".join(lines)
+
+
+def write(args, runs, started, root):
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    med = medians(runs)
+    rat = ratios(med)
+    commit = command_output(["git", "rev-parse", "HEAD"], cwd=root)
+    dirty = bool(command_output(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=root))
+    settings = {"rounds": args.rounds, "records": args.records, "sizes": args.sizes,
+                "acks": args.acks, "order": args.brokers, "consumer": args.consumer,
+                "kafka_heap": os.environ.get("KAFKA_HEAP_OPTS", "-Xmx1G -Xms1G")}
+    doc = {"machine": machine(), "versions": versions(args, root), "git_commit": commit,
+           "git_dirty": dirty, "settings": settings, "started_utc": stamp, "runs": runs,
+           "medians": med, "ratios": rat}
+    json_path = out / f"side-by-side-{stamp}.json"
+    json_path.write_text(json.dumps(doc, indent=2) + "\n")
+    m = doc["machine"]
+    v = doc["versions"]
+    tab = table(med, rat)
+    problems = "\n".join(
+        f"- {r['broker']} round {r['round']}: {r['log']['error']} ERROR, {r['log']['warn']} WARN "
+        "lines in its log" for r in runs)
+    md = (
+        f"# fjord vs Apache Kafka, {stamp}\n\n"
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_total_kb'] // 1024} MiB, "
+        f"Linux {m['kernel']}. {v['fjord']} at {commit}{' (dirty)' if dirty else ''}; "
+        f"Apache Kafka {v['kafka']} (KRaft combined, heap {settings['kafka_heap']}); "
+        f"clients: Kafka {v['clients']} ProducerPerformance, consumer "
+        f"{'ConsumerPerformance' if args.consumer == 'perf' else 'bench/java BenchClient (assign)'}; "
+        f"{v['java']}.\n\n"
+        f"Command: `bench/run --rounds {args.rounds} --records {args.records}`; medians of "
+        f"{args.rounds} runs per broker, alternating {' '.join(args.brokers)}.\n\n"
+        f"{tab}\n\nBroker logs:\n{problems}\n")
+    md_path = out / f"side-by-side-{stamp}.md"
+    md_path.write_text(md)
+    return {"json": json_path, "markdown": md_path, "table": tab}

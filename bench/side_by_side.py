@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark driver: fjord and Apache Kafka, one at a time, same clients.
+
+Owns the broker processes (start, probe, measure, stop) and the client runs. bench/run prepares
+the binaries and jars and calls this; report.py turns the collected runs into medians, ratios,
+JSON and Markdown.
+
+Per broker run, on a fresh temporary data dir with free loopback ports:
+  1. spawn the broker; start-up = spawn -> first Metadata v4 response naming a broker;
+  2. idle RSS = VmRSS of the broker process IDLE_SETTLE_S seconds after that;
+  3. for each record size and acks setting: create a 6-partition topic (BenchClient create),
+     then org.apache.kafka.tools.ProducerPerformance --num-records N --record-size S
+     --throughput -1 acks=A;
+  4. RSS after the produce runs;
+  5. for each record size: read the acks=1 topic back (BenchClient consume, assign(), no group);
+  6. SIGTERM, then SIGKILL after STOP_GRACE_S; count WARN/ERROR lines in the broker log.
+Brokers alternate A B A B for --rounds rounds. Stdlib only.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import report
+
+ROOT = Path(__file__).resolve().parent.parent
+KAFKA_SERVER_SH = ROOT / "tests" / "compat" / "kafka" / "kafka-server.sh"
+
+PARTITIONS = 6
+IDLE_SETTLE_S = 5.0
+STARTUP_TIMEOUT_S = 120.0
+STOP_GRACE_S = 30.0
+STEP_TIMEOUT_S = 900.0
+
+# Broker settings given to both brokers, as Kafka keys. Flushing is left to the OS (Kafka's
+# default, and fjord's); retention is long enough that nothing is deleted during a run.
+COMMON_SETTINGS = [
+    f"num.partitions={PARTITIONS}",
+    "auto.create.topics.enable=true",
+    "log.retention.hours=1",
+    "log.segment.bytes=1073741824",
+    "log.flush.interval.messages=9223372036854775807",
+]
+
+# Kafka's heap as shipped by kafka-server-start.sh, unless KAFKA_HEAP_OPTS says otherwise.
+KAFKA_DEFAULT_HEAP = "-Xmx1G -Xms1G"
+
+PRODUCER_LINE = re.compile(
+    r"(?P<records>\d+) records sent, (?P<rps>[\d.]+) records/sec \((?P<mbps>[\d.]+) MB/sec\), "
+    r"(?P<avg>[\d.]+) ms avg latency, (?P<max>[\d.]+) ms max latency, (?P<p50>\d+) ms 50th, "
+    r"(?P<p95>\d+) ms 95th, (?P<p99>\d+) ms 99th"
+)
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message says which and why."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metadata_ok(port):
+    """One Metadata v4 request (all topics) on a fresh connection; True when the response has
+    our correlation id and at least one broker. v4 is non-flexible and supported by Kafka 4."""
+    correlation_id = 7
+    client_id = b"bench-probe"
+    body = struct.pack(">hhih", 3, 4, correlation_id, len(client_id)) + client_id
+    body += struct.pack(">i?", -1, False)  # topics = null (all), allow_auto_topic_creation
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        head = recv_exact(s, 4)
+        (size,) = struct.unpack(">i", head)
+        payload = recv_exact(s, size)
+    # correlation_id, throttle_time_ms, brokers array length
+    got_id, _throttle, broker_count = struct.unpack(">iii", payload[:12])
+    return got_id == correlation_id and broker_count >= 1
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise OSError("connection closed")
+        buf += chunk
+    return buf
+
+
+def vm_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+class Broker:
+    """One broker process in its own process group, with its data dir and log file."""
+
+    def __init__(self, kind, args):
+        self.kind = kind
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.log_path = self.work / "broker.log"
+        self.proc = None
+        self.kafka_format_ms = None
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def _command(self):
+        if self.kind == "fjord":
+            cmd = [self.args.fjord_bin, "server"]
+            overrides = [
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                f"CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                f"log.dirs={self.work / 'logs'}",
+                "console.enabled=false",
+            ] + COMMON_SETTINGS
+            for kv in overrides:
+                cmd += ["--override", kv]
+            return cmd
+        return [str(KAFKA_SERVER_SH), str(self.work), str(self.port), str(self.controller_port)] + (
+            COMMON_SETTINGS
+        )
+
+    def _env(self):
+        # KAFKA_* variables would configure fjord (Confluent-image convention): drop them.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+        if self.kind == "kafka":
+            env["KAFKA_HEAP_OPTS"] = os.environ.get("KAFKA_HEAP_OPTS", KAFKA_DEFAULT_HEAP)
+            if "KAFKA_CACHE" in os.environ:
+                env["KAFKA_CACHE"] = os.environ["KAFKA_CACHE"]
+        return env
+
+    def preformat_kafka(self):
+        """Formats Kafka's log dir before the timed start, so that start-up measures the broker
+        and not the one-off StorageTool JVM (fjord formats itself inside its timed start)."""
+        log_dir = self.work / "logs"
+        props = self.work / "format.properties"
+        props.write_text(
+            "process.roles=broker,controller\nnode.id=1\n"
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}\n"
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+            f"CONTROLLER://127.0.0.1:{self.controller_port}\n"
+            "controller.listener.names=CONTROLLER\n"
+            f"log.dirs={log_dir}\n"
+        )
+        cluster_id = "ZmpvcmQtYmVuY2gtMDAwMQ"  # any 16 bytes, URL-safe base64, no padding
+        t0 = time.perf_counter()
+        run_checked(
+            ["java", "-cp", f"{self.args.kafka_lib}/*", "kafka.tools.StorageTool", "format",
+             "--ignore-formatted", "-t", cluster_id, "-c", str(props)],
+            timeout=120, what="kafka storage format")
+        self.kafka_format_ms = (time.perf_counter() - t0) * 1000
+
+    def start(self):
+        """Spawns the broker and returns milliseconds from spawn to the first good Metadata."""
+        if self.kind == "kafka":
+            self.preformat_kafka()
+        log = open(self.log_path, "wb")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            self._command(), cwd=self.work, env=self._env(), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        with open(self.args.pid_file, "a") as f:
+            f.write(f"{self.proc.pid}\n")
+        while True:
+            try:
+                if metadata_ok(self.port):
+                    return (time.perf_counter() - t0) * 1000
+            except (OSError, struct.error):
+                pass
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.kind} exited with {self.proc.returncode} during start-up; "
+                                 f"log tail:\n{self.log_tail()}")
+            if time.perf_counter() - t0 > STARTUP_TIMEOUT_S:
+                raise BenchError(f"{self.kind} answered no Metadata within {STARTUP_TIMEOUT_S} s")
+            time.sleep(0.001)
+
+    def rss_kb(self):
+        # kafka-server.sh execs the JVM, so the spawned pid is the broker in both cases.
+        return vm_rss_kb(self.proc.pid)
+
+    def log_tail(self, lines=30):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def log_problems(self):
+        """WARN/ERROR lines of the broker's log (first few kept verbatim for the report)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return {"warn": 0, "error": 0, "samples": []}
+        warn = [l for l in text.splitlines() if re.search(r"\bWARN\b", l)]
+        error = [l for l in text.splitlines() if re.search(r"\bERROR\b", l)]
+        return {"warn": len(warn), "error": len(error), "samples": (error + warn)[:8]}
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=STOP_GRACE_S)
+        except ProcessLookupError:
+            pass
+
+    def close(self, keep):
+        self.stop()
+        if keep:
+            print(f"  kept {self.work}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def run_checked(cmd, timeout, what):
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"{what}: timed out after {timeout} s") from e
+    if done.returncode != 0:
+        raise BenchError(f"{what}: exit {done.returncode}\n{done.stdout[-2000:]}\n"
+                         f"{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def java_client(args, main_class, argv, what):
+    cmd = ["java", "-Xmx1G", "-cp", args.client_classpath, main_class] + argv
+    return run_checked(cmd, STEP_TIMEOUT_S, what)
+
+
+def produce(args, broker, topic, size, acks):
+    out = java_client(
+        args, "org.apache.kafka.tools.ProducerPerformance",
+        ["--topic", topic, "--num-records", str(args.records), "--record-size", str(size),
+         "--throughput", "-1", "--producer-props", f"bootstrap.servers={broker.bootstrap}",
+         f"acks={acks}"],
+        f"{broker.kind} produce {topic}")
+    matches = list(PRODUCER_LINE.finditer(out))
+    if not matches:
+        raise BenchError(f"no summary line in ProducerPerformance output:\n{out[-2000:]}")
+    m = matches[-1]
+    if int(m["records"]) != args.records:
+        raise BenchError(f"ProducerPerformance sent {m['records']} of {args.records}")
+    return {
+        "records_per_s": float(m["rps"]),
+        "mb_per_s": float(m["mbps"]),
+        "avg_latency_ms": float(m["avg"]),
+        "p99_latency_ms": float(m["p99"]),
+    }
+
+
+def consume_with_perf_tool(args, broker, topic):
+    """Kafka's ConsumerPerformance (subscribe, consumer group): needs FindCoordinator and the
+    group APIs, which fjord does not have yet; kept for when it does (--consumer perf)."""
+    out = java_client(
+        args, "org.apache.kafka.tools.ConsumerPerformance",
+        ["--bootstrap-server", broker.bootstrap, "--topic", topic,
+         "--num-records", str(args.records), "--timeout", "60000",
+         "--group", f"bench-{topic}"],
+        f"{broker.kind} ConsumerPerformance {topic}")
+    lines = [l for l in out.splitlines() if l.count(",") >= 5]
+    if len(lines) < 2 or not lines[0].startswith("start.time"):
+        raise BenchError(f"no summary from ConsumerPerformance:\n{out[-2000:]}")
+    row = dict(zip([h.strip() for h in lines[0].split(",")],
+                   [v.strip() for v in lines[-1].split(",")]))
+    return {"records_per_s": float(row["nMsg.sec"]), "mb_per_s": float(row["MB.sec"])}
+
+
+def consume(args, broker, topic):
+    if args.consumer == "perf":
+        return consume_with_perf_tool(args, broker, topic)
+    out = java_client(args, "fjord.bench.BenchClient",
+                      ["consume", broker.bootstrap, topic, str(args.records)],
+                      f"{broker.kind} consume {topic}")
+    line = [l for l in out.splitlines() if l.startswith("{")]
+    if not line:
+        raise BenchError(f"no result from BenchClient consume:\n{out[-2000:]}")
+    got = json.loads(line[-1])
+    return {
+        "records_per_s": got["records"] / got["seconds"],
+        "mb_per_s": got["bytes"] / got["seconds"] / (1024 * 1024),
+    }
+
+
+def run_broker(args, kind, round_no):
+    broker = Broker(kind, args)
+    failed = True
+    try:
+        print(f"[round {round_no}] {kind}: starting", file=sys.stderr)
+        result = {"broker": kind, "round": round_no}
+        result["startup_ms"] = broker.start()
+        if broker.kafka_format_ms is not None:
+            result["kafka_format_ms"] = broker.kafka_format_ms
+        time.sleep(IDLE_SETTLE_S)
+        result["idle_rss_kb"] = broker.rss_kb()
+        print(f"[round {round_no}] {kind}: up in {result['startup_ms']:.0f} ms, "
+              f"idle RSS {result['idle_rss_kb'] // 1024} MiB", file=sys.stderr)
+        result["produce"] = {}
+        for size in args.sizes:
+            for acks in args.acks:
+                topic = f"bench-{size}b-acks{acks}"
+                java_client(args, "fjord.bench.BenchClient",
+                            ["create", broker.bootstrap, topic, str(PARTITIONS)],
+                            f"{kind} create {topic}")
+                got = produce(args, broker, topic, size, acks)
+                result["produce"][f"{size}b_acks{acks}"] = got
+                print(f"[round {round_no}] {kind}: produce {size} B acks={acks}: "
+                      f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s",
+                      file=sys.stderr)
+        result["rss_after_produce_kb"] = broker.rss_kb()
+        result["consume"] = {}
+        for size in args.sizes:
+            topic = f"bench-{size}b-acks{args.acks[0]}"
+            got = consume(args, broker, topic)
+            result["consume"][f"{size}b"] = got
+            print(f"[round {round_no}] {kind}: consume {size} B: "
+                  f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s", file=sys.stderr)
+        broker.stop()
+        result["log"] = broker.log_problems()
+        failed = False
+        return result
+    except BenchError:
+        print(f"{kind} log tail:\n{broker.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        broker.close(keep=failed and args.keep_on_failure)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fjord-bin", required=True)
+    p.add_argument("--kafka-lib", required=True)
+    p.add_argument("--client-classpath", required=True)
+    p.add_argument("--pid-file", required=True)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--records", type=int, default=1_000_000)
+    p.add_argument("--sizes", default="100,1024",
+                   type=lambda s: [int(x) for x in s.split(",")])
+    p.add_argument("--acks", default="1,all", type=lambda s: s.split(","))
+    p.add_argument("--brokers", default="fjord,kafka", type=lambda s: s.split(","),
+                   help="order within a round (A B A B ...)")
+    p.add_argument("--consumer", choices=["assign", "perf"], default="assign",
+                   help="assign: BenchClient (no group, works on fjord today); "
+                        "perf: Kafka's ConsumerPerformance (needs consumer groups)")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    p.add_argument("--keep-on-failure", action="store_true",
+                   help="keep the failed broker's data dir and log")
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    # SIGTERM/SIGINT become exceptions so the finally blocks stop the brokers.
+    def interrupted(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, interrupted)
+    started = time.time()
+    runs = []
+    try:
+        for round_no in range(1, args.rounds + 1):
+            for kind in args.brokers:
+                runs.append(run_broker(args, kind, round_no))
+    except BenchError as e:
+        print(f"benchmark failed: {e}", file=sys.stderr)
+        return 1
+    paths = report.write(args, runs, started, ROOT)
+    print(paths["table"])
+    print(f"wrote {paths['json']} and {paths['markdown']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
