@@ -1,0 +1,25 @@
+//! fjord's classic consumer-group coordinator, as a pure state machine (no tokio, no files, no
+//! clock): requests and `now_ms` in, typed responses and `__consumer_offsets` records out.
+//!
+//! - [`group`]: [`GroupState`] and its transitions, [`ClassicGroup`], [`Member`].
+//! - [`coordinator`]: [`GroupCoordinator`] — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, timers.
+//! - [`offsets`]: OffsetCommit, OffsetFetch, OffsetDelete and `replay`.
+//! - [`record`]: the `__consumer_offsets` key/value byte layout (Kafka's).
+//! - [`error`]: [`GroupError`] and its mapping to Kafka error codes.
+
+pub mod coordinator;
+pub mod error;
+pub mod group;
+pub mod messages;
+pub mod offsets;
+pub mod record;
+
+pub use coordinator::GroupCoordinator;
+pub use error::GroupError;
+pub use group::{ClassicGroup, GroupState, Member};
+pub use messages::{
+    GroupConfig, JoinGroupRequest, JoinGroupResponse, JoinedMember, LeavingMember, Outcome, Ready,
+    Reply, SyncGroupRequest, SyncGroupResponse,
+};
+pub use offsets::{FetchedOffset, OffsetCommitEntry, PartitionResult};
+pub use record::{CoordinatorRecord, GroupMetadataValue, MemberMetadata, OffsetCommitValue};
