@@ -9,6 +9,7 @@ use admin_client::AdminConnection;
 use common::start_broker;
 use fjord_broker::Broker;
 use fjord_config::ServerConfig;
+use fjord_storage::{LogConfig, TopicPartition};
 use kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
@@ -480,6 +481,30 @@ async fn topics_ids_and_configs_survive_a_restart() {
         image.topic_configs("durable").unwrap()["cleanup.policy"],
         "compact"
     );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_log_the_metadata_does_not_place_here_is_deleted_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig::for_tests(dir.path());
+    let broker = Broker::start(config.clone()).await.unwrap();
+    let mut conn = AdminConnection::connect(plaintext(&broker)).await;
+    create(&mut conn, 7, vec![new_topic("kept", 1)]).await;
+    drop(conn);
+    // As a broker that died between committing a topic's deletion and removing its files
+    // would leave it: a partition log on disk that no topic of the metadata owns.
+    let logs = broker.context().replica_manager.log_manager().clone();
+    logs.get_or_create(&TopicPartition::new("ghost", 0), LogConfig::default())
+        .unwrap();
+    drop(logs);
+    broker.shutdown().await.unwrap();
+    let data_dir = config.log_dirs[0].clone();
+    assert!(data_dir.join("ghost-0").exists());
+
+    let broker = Broker::start(config).await.unwrap();
+    assert!(!data_dir.join("ghost-0").exists(), "the stray log was kept");
+    assert!(data_dir.join("kept-0").exists());
     broker.shutdown().await.unwrap();
 }
 

@@ -123,7 +123,12 @@ impl ReplicaManager {
             tasks: TaskTracker::new(),
         });
         let image = manager.metadata.borrow().clone();
-        manager.apply_image_blocking(image).await;
+        manager.apply_image_blocking(Arc::clone(&image)).await;
+        let sweeper = Arc::clone(&manager);
+        if let Err(e) = tokio::task::spawn_blocking(move || sweeper.delete_stray_logs(&image)).await
+        {
+            error!(error = %e, "deleting stray partition logs failed");
+        }
         manager.tasks.spawn(Arc::clone(&manager).follow_metadata());
         manager.tasks.spawn(Arc::clone(&manager).run_maintenance());
         info!(node_id = manager.config.node_id, "replica manager started");
@@ -434,6 +439,36 @@ impl ReplicaManager {
                     if let Err(e) = self.host_partition(image, topic, tp.partition) {
                         error!(partition = %tp, error = %e, "cannot host partition");
                     }
+                }
+            }
+        }
+    }
+
+    /// Deletes the logs found on disk at start-up that the image does not place here: a topic
+    /// deleted (its RemoveTopic record committed) by a broker that died before removing the
+    /// files. Left alone, such a log would come back as the data of a re-created topic of the
+    /// same name. The metadata log itself is not a partition of the image and is kept.
+    fn delete_stray_logs(&self, image: &MetadataImage) {
+        let hosted = self.partitions.read();
+        for log in self.logs.partitions() {
+            let tp = log.topic_partition().clone();
+            if tp.topic == fjord_metadata::record::CLUSTER_METADATA_TOPIC
+                || hosted.contains_key(&tp)
+            {
+                continue;
+            }
+            let in_image = image
+                .topic(&tp.topic)
+                .is_some_and(|t| t.partitions.contains_key(&tp.partition));
+            if in_image {
+                continue;
+            }
+            match self.logs.delete(&tp) {
+                Ok(()) => {
+                    warn!(partition = %tp, "deleted a log the metadata does not place on this broker")
+                }
+                Err(e) => {
+                    error!(partition = %tp, error = %e, "deleting a stray partition log failed")
                 }
             }
         }
