@@ -633,7 +633,8 @@ pub(crate) fn validate_member(
         .members
         .get(member_id)
         .ok_or(GroupError::UnknownMemberId)?;
-    if member.group_instance_id.as_deref() != group_instance_id {
+    // As in Kafka, a request without an instance id is checked by member id alone.
+    if group_instance_id.is_some() && member.group_instance_id.as_deref() != group_instance_id {
         return Err(GroupError::FencedInstanceId);
     }
     if generation_id != group.generation_id {
