@@ -244,8 +244,8 @@ impl GroupCoordinator {
                 group_id,
                 value: None,
             } => {
+                // Offsets have tombstones of their own (DeleteGroups writes both).
                 self.groups.remove(group_id);
-                self.offsets.remove(group_id);
             }
         }
     }

@@ -102,3 +102,34 @@ fn replayed_coordinator_has_offsets_and_last_generation() {
         .iter()
         .all(|(_, r)| r.as_ref().is_ok_and(|r| r.generation_id == 2)));
 }
+
+#[test]
+fn group_tombstone_removes_the_group_but_not_offsets_with_their_own_records() {
+    let mut c = coordinator();
+    let entry = OffsetCommitEntry {
+        topic: "t".into(),
+        partition: 0,
+        offset: 9,
+        leader_epoch: -1,
+        metadata: None,
+    };
+    let (_, records) = c
+        .commit_offsets(GROUP, "", None, -1, &[entry], 1)
+        .expect("commit");
+    let (_, out) = join_new(&mut c, 2);
+    assert!(out.records.is_empty());
+    let out = c.poll(3_002);
+    assert_eq!(joins(&out).len(), 1);
+    let mut restarted = coordinator();
+    for record in &records {
+        restarted.replay(record, 5);
+    }
+    let tombstone = CoordinatorRecord::GroupMetadata {
+        group_id: GROUP.into(),
+        value: None,
+    };
+    restarted.replay(&tombstone, 6);
+    assert!(restarted.group(GROUP).is_none());
+    assert_eq!(restarted.fetch_offsets(GROUP, None)[0].offset, 9);
+    assert_eq!(restarted.fetch_offsets(GROUP, None)[0].metadata, "");
+}
