@@ -36,7 +36,7 @@ def flatten(run):
         flat[key] = run[key]
     for phase in ("produce", "consume"):
         for workload, numbers in run[phase].items():
-            for name in ("records_per_s", "mb_per_s"):
+            for name in ("records_per_s", "mb_per_s", "broker_cpu_s_per_gib"):
                 flat[f"{phase}.{workload}.{name}"] = numbers[name]
     return flat
 
@@ -102,9 +102,12 @@ def describe(metric):
     if metric == "rss_after_produce_kb":
         return "RSS after produce runs (MiB)", TARGETS["rss_after_produce_kb"][0]
     phase, workload, name = metric.split(".")
-    unit = "msg/s" if name == "records_per_s" else "MB/s"
+    unit = {"records_per_s": "msg/s", "mb_per_s": "MB/s",
+            "broker_cpu_s_per_gib": "broker CPU s/GiB"}[name]
     size, _, acks = workload.partition("_")
     label = f"{phase} {size[:-1]} B" + (f" {acks.replace('acks', 'acks=')}" if acks else "")
+    if name == "broker_cpu_s_per_gib":
+        return f"{label} ({unit})", "(none; lower is better)"
     return f"{label} ({unit})", TARGETS[phase][0]
 
 

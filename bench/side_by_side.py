@@ -13,6 +13,8 @@ Per broker run, on a fresh temporary data dir with free loopback ports:
      --throughput -1 acks=A;
   4. RSS after the produce runs;
   5. for each record size: read the acks=1 topic back (BenchClient consume, assign(), no group);
+  Around every produce and consume step, the broker's user + system CPU time (/proc/PID/stat)
+  gives its CPU seconds per GiB of payload;
   6. SIGTERM, then SIGKILL after STOP_GRACE_S; count WARN/ERROR lines in the broker log.
 Brokers alternate A B A B for --rounds rounds. Stdlib only.
 """
@@ -107,6 +109,23 @@ def vm_rss_kb(pid):
     raise BenchError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of the process (all its threads) so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+        fields = f.read().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def with_broker_cpu(broker, payload_bytes, step):
+    """Runs step() and adds the broker's CPU seconds per GiB of payload moved to its result."""
+    before = broker.cpu_seconds()
+    got = step()
+    got["broker_cpu_s_per_gib"] = (broker.cpu_seconds() - before) / (payload_bytes / 2**30)
+    return got
+
+
 class Broker:
     """One broker process in its own process group, with its data dir and log file."""
 
@@ -199,6 +218,9 @@ class Broker:
     def rss_kb(self):
         # kafka-server.sh execs the JVM, so the spawned pid is the broker in both cases.
         return vm_rss_kb(self.proc.pid)
+
+    def cpu_seconds(self):
+        return cpu_seconds(self.proc.pid)
 
     def log_tail(self, lines=30):
         try:
@@ -326,19 +348,23 @@ def run_broker(args, kind, round_no):
                 java_client(args, "fjord.bench.BenchClient",
                             ["create", broker.bootstrap, topic, str(PARTITIONS)],
                             f"{kind} create {topic}")
-                got = produce(args, broker, topic, size, acks)
+                got = with_broker_cpu(broker, args.records * size,
+                                      lambda: produce(args, broker, topic, size, acks))
                 result["produce"][f"{size}b_acks{acks}"] = got
                 print(f"[round {round_no}] {kind}: produce {size} B acks={acks}: "
-                      f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s",
+                      f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s, "
+                      f"broker {got['broker_cpu_s_per_gib']:.1f} CPU s/GiB",
                       file=sys.stderr)
         result["rss_after_produce_kb"] = broker.rss_kb()
         result["consume"] = {}
         for size in args.sizes:
             topic = f"bench-{size}b-acks{args.acks[0]}"
-            got = consume(args, broker, topic)
+            got = with_broker_cpu(broker, args.records * size,
+                                  lambda: consume(args, broker, topic))
             result["consume"][f"{size}b"] = got
             print(f"[round {round_no}] {kind}: consume {size} B: "
-                  f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s", file=sys.stderr)
+                  f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s, "
+                  f"broker {got['broker_cpu_s_per_gib']:.1f} CPU s/GiB", file=sys.stderr)
         broker.stop()
         result["log"] = broker.log_problems()
         failed = False
