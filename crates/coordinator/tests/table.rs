@@ -497,3 +497,50 @@ fn delete_offsets_refused_while_group_has_members() {
     assert_eq!(results[0].error, Some(GroupError::GroupSubscribedToTopic));
     assert!(records.is_empty());
 }
+
+#[test]
+fn completing_heartbeat_is_ok_and_unchanged_rejoin_gets_the_same_generation() {
+    let mut c = coordinator();
+    let (a, _) = join_new(&mut c, 0);
+    let (b, _) = join_new(&mut c, 0);
+    c.poll(3_000);
+    assert_eq!(state(&c), GroupState::CompletingRebalance);
+    assert_eq!(c.heartbeat(GROUP, &a, None, 1, 3_100), Ok(()));
+    let (reply, out) = c.join_group(join_req(&b, None, &["range"]), 3_200);
+    let Reply::Now(Ok(response)) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(response.generation_id, 1);
+    assert!(out.ready.is_empty() && out.records.is_empty());
+    assert_eq!(state(&c), GroupState::CompletingRebalance);
+    // Changed protocols mean a new rebalance.
+    let (reply, _) = c.join_group(join_req(&b, None, &["roundrobin", "range"]), 3_300);
+    assert!(matches!(reply, Reply::Parked { .. }));
+    assert_eq!(state(&c), GroupState::PreparingRebalance);
+}
+
+#[test]
+fn dead_is_terminal_and_empty_only_goes_to_preparing_or_dead() {
+    use GroupState::*;
+    let all = [Empty, PreparingRebalance, CompletingRebalance, Stable, Dead];
+    let allowed: Vec<(GroupState, GroupState)> = all
+        .iter()
+        .flat_map(|from| all.iter().map(move |to| (*from, *to)))
+        .filter(|(from, to)| from.can_transition_to(*to))
+        .collect();
+    assert_eq!(
+        allowed,
+        vec![
+            (Empty, PreparingRebalance),
+            (Empty, Dead),
+            (PreparingRebalance, Empty),
+            (PreparingRebalance, CompletingRebalance),
+            (PreparingRebalance, Dead),
+            (CompletingRebalance, PreparingRebalance),
+            (CompletingRebalance, Stable),
+            (CompletingRebalance, Dead),
+            (Stable, PreparingRebalance),
+            (Stable, Dead),
+        ]
+    );
+}
