@@ -187,7 +187,7 @@ class Broker:
         run_checked(
             ["java", "-cp", f"{self.args.kafka_lib}/*", "kafka.tools.StorageTool", "format",
              "--ignore-formatted", "-t", cluster_id, "-c", str(props)],
-            timeout=120, what="kafka storage format")
+            timeout=120, what="kafka storage format", pids=self.args.pids)
         self.kafka_format_ms = (time.perf_counter() - t0) * 1000
 
     def start(self):
@@ -200,8 +200,7 @@ class Broker:
             self._command(), cwd=self.work, env=self._env(), stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        with open(self.args.pid_file, "a") as f:
-            f.write(f"{self.proc.pid}\n")
+        self.args.pids.add(self.proc.pid)
         while True:
             try:
                 if metadata_ok(self.port):
@@ -239,39 +238,78 @@ class Broker:
         return {"warn": len(warn), "error": len(error), "samples": (error + warn)[:8]}
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=STOP_GRACE_S)
-        except ProcessLookupError:
-            pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=STOP_GRACE_S)
+            except ProcessLookupError:
+                pass
+        # Reaped: its id may be reused, so bench/run's exit trap must no longer signal it.
+        self.args.pids.remove(self.proc.pid)
 
     def close(self, keep):
         self.stop()
         if keep:
-            print(f"  kept {self.work}", file=sys.stderr)
+            # The data dir lives in bench/run's scratch dir, which its exit trap removes.
+            kept = Path(self.args.out) / f"failed-{self.work.name}"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.work), kept)
+            print(f"  kept {kept}", file=sys.stderr)
         else:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
-def run_checked(cmd, timeout, what):
+class PidFile:
+    """The process groups this driver has running, one id a line, for bench/run's exit trap
+    (the last resort when the driver itself is SIGKILLed). An id leaves the file as soon as its
+    process is reaped, because the id may then be reused by someone else's process."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def add(self, pid):
+        with open(self.path, "a") as f:
+            f.write(f"{pid}\n")
+
+    def remove(self, pid):
+        try:
+            pids = self.path.read_text().split()
+        except OSError:
+            return
+        self.path.write_text("".join(f"{p}\n" for p in pids if p != str(pid)))
+
+
+def run_checked(cmd, timeout, what, pids):
+    """Runs a client command in its own process group, bounded by timeout; killed on any
+    failure or interruption of the driver."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    pids.add(proc.pid)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as e:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise BenchError(f"{what}: timed out after {timeout} s") from e
-    if done.returncode != 0:
-        raise BenchError(f"{what}: exit {done.returncode}\n{done.stdout[-2000:]}\n"
-                         f"{done.stderr[-2000:]}")
-    return done.stdout
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    finally:
+        pids.remove(proc.pid)
+    if proc.returncode != 0:
+        raise BenchError(f"{what}: exit {proc.returncode}\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    return stdout
 
 
 def java_client(args, main_class, argv, what):
     cmd = ["java", "-Xmx1G", "-cp", args.client_classpath, main_class] + argv
-    return run_checked(cmd, STEP_TIMEOUT_S, what)
+    return run_checked(cmd, STEP_TIMEOUT_S, what, args.pids)
 
 
 def produce(args, broker, topic, size, acks):
@@ -400,6 +438,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    args.pids = PidFile(args.pid_file)
     # SIGTERM/SIGINT become exceptions so the finally blocks stop the brokers.
     def interrupted(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -413,6 +452,9 @@ def main():
     except BenchError as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:
+        print(f"benchmark interrupted ({e or 'SIGINT'}); brokers stopped", file=sys.stderr)
+        return 130
     paths = report.write(args, runs, started, ROOT)
     print(paths["table"])
     print(f"wrote {paths['json']} and {paths['markdown']}", file=sys.stderr)
