@@ -18,12 +18,8 @@ pub enum BrokerError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "listener {listener} uses security protocol {protocol}, which fjord does not support \
-         yet; only PLAINTEXT listeners can be served (check `listeners` and \
-         `listener.security.protocol.map`)"
-    )]
-    UnsupportedSecurityProtocol { listener: String, protocol: String },
+    #[error("invalid configuration: {0}")]
+    Config(#[from] fjord_config::ConfigError),
     #[error("invalid listener configuration: {reason}")]
     Listeners { reason: String },
     #[error("cannot start the metadata controller: {0}")]

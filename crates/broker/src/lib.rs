@@ -36,9 +36,10 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Validates the listener configuration, binds every broker listener and starts serving.
+    /// Validates the configuration, binds every broker listener and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Broker, BrokerError> {
-        let listeners = server::validate_listeners(&config)?;
+        config.validate()?;
+        let listeners: Vec<_> = config.broker_listeners().cloned().collect();
         let bound = server::bind(&listeners).await?;
         let advertised = server::advertised_listeners(&config, &bound)?;
         let listener_addrs = bound

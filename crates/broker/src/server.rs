@@ -2,23 +2,18 @@
 //! into bound sockets and the list of addresses the broker advertises, and the accept loop that
 //! spawns one task per connection.
 //!
-//! Rules (Kafka's, checked at start-up so a bad configuration fails loudly, naming the key):
-//! - every listener name is unique, has a distinct port (unless 0) and has a protocol in
-//!   `listener.security.protocol.map`;
-//! - fjord serves PLAINTEXT only for now: a broker listener mapped to SSL or SASL_* stops
-//!   start-up instead of silently serving plaintext;
-//! - `advertised.listeners` (or, when unset, the broker listeners) name listeners that exist,
-//!   never advertise `0.0.0.0`/`::`, get the bound port when the listener asked for port 0, and
-//!   get the machine's host name when the host is empty (as Kafka does).
+//! The listener rules (unique names and ports, a protocol for each, PLAINTEXT only for now,
+//! advertised listeners that exist and are routable) are `ServerConfig::validate`'s, which
+//! `Broker::start` runs first. Here advertised listeners get the bound port when the listener
+//! asked for port 0, and the machine's host name when the host is empty (as Kafka does).
 //!
 //! Controller listeners (`controller.listener.names`) are not served here.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fjord_config::{Listener, SecurityProtocol, ServerConfig};
+use fjord_config::{Listener, ServerConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -33,55 +28,6 @@ pub(crate) struct BoundListener {
     pub name: String,
     pub listener: TcpListener,
     pub local_addr: SocketAddr,
-}
-
-/// Checks the broker listeners against the security protocol map; see the module docs.
-pub(crate) fn validate_listeners(config: &ServerConfig) -> Result<Vec<Listener>, BrokerError> {
-    let mut names = BTreeSet::new();
-    let mut ports = BTreeSet::new();
-    for listener in &config.listeners {
-        if !names.insert(listener.name.as_str()) {
-            return Err(BrokerError::Listeners {
-                reason: format!(
-                    "listener name {} appears twice in `listeners`",
-                    listener.name
-                ),
-            });
-        }
-        if listener.port != 0 && !ports.insert(listener.port) {
-            return Err(BrokerError::Listeners {
-                reason: format!(
-                    "port {} is used by more than one entry of `listeners`; each listener needs its own port",
-                    listener.port
-                ),
-            });
-        }
-    }
-    let broker: Vec<Listener> = config.broker_listeners().cloned().collect();
-    if broker.is_empty() {
-        return Err(BrokerError::Listeners {
-            reason: "`listeners` has no broker listener (every entry is a controller listener)"
-                .to_string(),
-        });
-    }
-    for listener in &broker {
-        let protocol = config
-            .listener_security_protocol_map
-            .get(&listener.name)
-            .ok_or_else(|| BrokerError::Listeners {
-                reason: format!(
-                    "listener {} has no entry in `listener.security.protocol.map` (e.g. {}:PLAINTEXT)",
-                    listener.name, listener.name
-                ),
-            })?;
-        if *protocol != SecurityProtocol::Plaintext {
-            return Err(BrokerError::UnsupportedSecurityProtocol {
-                listener: listener.name.clone(),
-                protocol: protocol.to_string(),
-            });
-        }
-    }
-    Ok(broker)
 }
 
 /// Binds every broker listener. All or nothing: the first failure is returned and the sockets
@@ -130,15 +76,6 @@ pub(crate) fn advertised_listeners(
                     ),
                 });
             };
-            if advertised.host == "0.0.0.0" || advertised.host == "::" {
-                return Err(BrokerError::Listeners {
-                    reason: format!(
-                        "`advertised.listeners` cannot use the non-routable address {} for {}; \
-                         set advertised.listeners={}://<host clients can reach>:{}",
-                        advertised.host, advertised.name, advertised.name, advertised.port
-                    ),
-                });
-            }
             if advertised.host.is_empty() {
                 advertised.host = local_host_name();
             }

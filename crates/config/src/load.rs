@@ -232,8 +232,9 @@ impl ServerConfig {
             .collect()
     }
 
-    /// Cross-key checks, after Kafka's `KafkaConfig.validateValues`.
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Cross-key checks, after Kafka's `KafkaConfig.validateValues`. [`ServerConfig::load`]
+    /// runs them; the broker runs them again for configurations built in code.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |reason: String| Err(ConfigError::Inconsistent { reason });
 
         let mut names = BTreeSet::new();
@@ -261,7 +262,7 @@ impl ServerConfig {
                 Some(SecurityProtocol::Plaintext) => {}
                 Some(other) => {
                     return fail(format!(
-                        "listener {} uses {other}, but fjord serves PLAINTEXT listeners only for now",
+                        "listener {} uses security protocol {other}, which fjord does not support yet; only PLAINTEXT listeners can be served (check `listeners` and `listener.security.protocol.map`)",
                         l.name
                     ))
                 }
@@ -306,14 +307,18 @@ impl ServerConfig {
             for a in &self.advertised_listeners {
                 if !names.contains(a.name.as_str()) {
                     return fail(format!(
-                        "advertised listener {a} has no listener of the same name in `listeners`"
+                        "`advertised.listeners` names {a}, which has no listener of the same name in `listeners`"
                     ));
                 }
             }
             let advertised: Vec<Listener> = self.effective_advertised_listeners();
-            if let Some(a) = advertised.iter().find(|a| a.host == "0.0.0.0") {
+            if let Some(a) = advertised
+                .iter()
+                .find(|a| a.host == "0.0.0.0" || a.host == "::")
+            {
                 return fail(format!(
-                    "advertised listener {a} uses 0.0.0.0, which clients cannot connect to; set `advertised.listeners` to a routable host"
+                    "advertised listener {a} uses the non-routable address {}, which clients cannot connect to; set `advertised.listeners` to a host they can reach",
+                    a.host
                 ));
             }
             if let Some(ib) = &self.inter_broker_listener_name {
