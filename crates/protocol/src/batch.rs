@@ -73,13 +73,17 @@ pub enum BatchError {
         record_count: i32,
         last_offset_delta: i32,
     },
+    #[error("malformed records in batch: {reason}")]
+    MalformedRecords { reason: &'static str },
 }
 
 impl BatchError {
     /// The Kafka error code a produce request gets for this batch.
     pub fn error_code(&self) -> i16 {
         match self {
-            BatchError::RecordCountMismatch { .. } => ResponseError::InvalidRecord.code(),
+            BatchError::RecordCountMismatch { .. } | BatchError::MalformedRecords { .. } => {
+                ResponseError::InvalidRecord.code()
+            }
             _ => ResponseError::CorruptMessage.code(),
         }
     }
@@ -370,6 +374,94 @@ impl Iterator for BatchFrames<'_> {
     }
 }
 
+/// Offset and timestamp of one record, as [`RecordTimings`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordTiming {
+    pub offset: i64,
+    pub timestamp_ms: i64,
+}
+
+/// Walks the records section of a v2 batch (uncompressed, or already decompressed) and yields
+/// each record's offset and timestamp, reading only its length, attributes, timestamp delta and
+/// offset delta. Keys, values and headers are skipped by length, never decoded, so a forged
+/// header count cannot make anyone allocate for it.
+///
+/// Record layout: `length: varint` (bytes after itself), `attributes: i8`,
+/// `timestamp_delta: varlong`, `offset_delta: varint`, then key, value and headers.
+pub struct RecordTimings<'a> {
+    records: &'a [u8],
+    position: usize,
+    remaining: i32,
+    base_offset: i64,
+    base_timestamp: i64,
+}
+
+impl<'a> RecordTimings<'a> {
+    /// `records` is the section after the 61-byte header; `header` gives the count and bases.
+    pub fn new(records: &'a [u8], header: &BatchHeader) -> Self {
+        RecordTimings {
+            records,
+            position: 0,
+            remaining: header.record_count,
+            base_offset: header.base_offset,
+            base_timestamp: header.base_timestamp,
+        }
+    }
+
+    /// Bytes walked so far; equals the section's length after the last record of a sound batch.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    fn malformed(&mut self, reason: &'static str) -> Option<Result<RecordTiming, BatchError>> {
+        self.remaining = 0;
+        Some(Err(BatchError::MalformedRecords { reason }))
+    }
+}
+
+impl Iterator for RecordTimings<'_> {
+    type Item = Result<RecordTiming, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining <= 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let rest = &self.records[self.position..];
+        let Some((length, used)) = read_varlong(rest) else {
+            return self.malformed("truncated record length");
+        };
+        if length < 1 || length as u64 > (rest.len() - used) as u64 {
+            return self.malformed("record length out of bounds");
+        }
+        let record = &rest[used..used + length as usize];
+        // record[0] is the attributes byte; the timestamp and offset deltas follow.
+        let Some((timestamp_delta, ts_used)) = read_varlong(&record[1..]) else {
+            return self.malformed("truncated timestamp delta");
+        };
+        let Some((offset_delta, _)) = read_varlong(&record[1 + ts_used..]) else {
+            return self.malformed("truncated offset delta");
+        };
+        self.position += used + length as usize;
+        Some(Ok(RecordTiming {
+            offset: self.base_offset.saturating_add(offset_delta),
+            timestamp_ms: self.base_timestamp.saturating_add(timestamp_delta),
+        }))
+    }
+}
+
+/// Decodes a zig-zag varlong (varints decode the same way); the value and the bytes used.
+fn read_varlong(buf: &[u8]) -> Option<(i64, usize)> {
+    let mut raw: u64 = 0;
+    for (i, byte) in buf.iter().take(10).enumerate() {
+        raw |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((((raw >> 1) as i64) ^ -((raw & 1) as i64), i + 1));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -494,6 +586,36 @@ pub(crate) mod tests {
             Some(Err(BatchError::Truncated { .. }))
         ));
         assert!(frames.next().is_none(), "iteration ends after an error");
+    }
+
+    #[test]
+    fn record_timings_read_offsets_and_timestamps_without_decoding_records() {
+        let mut batch = sample_batch(4, Codec::None);
+        set_base_offset(&mut batch, 100);
+        let header = validate(&batch).unwrap();
+        let mut walk = RecordTimings::new(&batch[HEADER_LEN..], &header);
+        let timings: Vec<_> = walk.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(walk.position(), batch.len() - HEADER_LEN);
+        let expected: Vec<_> = (0..4)
+            .map(|i| RecordTiming {
+                offset: 100 + i,
+                timestamp_ms: 1_700_000_000_000 + i,
+            })
+            .collect();
+        assert_eq!(timings, expected);
+        // A record length past the end is refused, and the walk stops.
+        let mut cut = RecordTimings::new(&batch[HEADER_LEN..batch.len() - 3], &header);
+        assert!(cut.by_ref().any(|t| t.is_err()));
+        assert!(cut.next().is_none());
+    }
+
+    #[test]
+    fn varlong_decodes_zigzag() {
+        assert_eq!(read_varlong(&[0x00]), Some((0, 1)));
+        assert_eq!(read_varlong(&[0x01]), Some((-1, 1)));
+        assert_eq!(read_varlong(&[0x02]), Some((1, 1)));
+        assert_eq!(read_varlong(&[0xac, 0x02]), Some((150, 2)));
+        assert_eq!(read_varlong(&[0x80]), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use fjord_protocol::batch::{BatchHeader, TimestampType};
+use fjord_protocol::batch::{BatchHeader, Compression, RecordTimings, TimestampType, HEADER_LEN};
 use parking_lot::Mutex;
 
 use crate::config::LogConfig;
@@ -510,7 +510,9 @@ impl Segment {
         Ok(buf.freeze())
     }
 
-    /// Decodes the records of one batch to find the first whose timestamp is >= `target`.
+    /// Walks the records of one batch (decompressed if need be) to find the first whose
+    /// timestamp is >= `target`. Only offsets and timestamps are read: keys, values and headers
+    /// are skipped by length, so a forged header count costs nothing.
     fn first_record_at_or_after(
         &self,
         b: &Located,
@@ -524,26 +526,36 @@ impl Segment {
                 offset: h.base_offset.max(min_offset),
             }));
         }
-        let mut bytes = self.read_batch(b)?;
-        let records = match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
-            Ok(set) => set.records,
+        let batch = self.read_batch(b)?;
+        let shallow = TimestampOffset {
+            timestamp_ms: h.max_timestamp,
+            offset: h.base_offset.max(min_offset),
+        };
+        let records = match records_section(&batch, h) {
+            Ok(records) => records,
             Err(e) => {
-                // A batch that validated but cannot be decoded (unknown codec, say): answer
-                // with the batch as Kafka's shallow index would.
-                tracing::warn!(path = %self.log_path.display(), offset = h.base_offset, error = %e, "cannot decode batch for timestamp lookup");
-                return Ok(Some(TimestampOffset {
-                    timestamp_ms: h.max_timestamp,
-                    offset: h.base_offset.max(min_offset),
-                }));
+                // A batch that validated but cannot be decompressed (unknown codec, say):
+                // answer with the batch, as Kafka's shallow index would.
+                tracing::warn!(path = %self.log_path.display(), offset = h.base_offset, error = %e, "cannot decompress batch for timestamp lookup");
+                return Ok(Some(shallow));
             }
         };
-        Ok(records
-            .iter()
-            .find(|r| r.timestamp >= target && r.offset >= min_offset)
-            .map(|r| TimestampOffset {
-                timestamp_ms: r.timestamp,
-                offset: r.offset,
-            }))
+        for timing in RecordTimings::new(&records, h) {
+            match timing {
+                Ok(t) if t.timestamp_ms >= target && t.offset >= min_offset => {
+                    return Ok(Some(TimestampOffset {
+                        timestamp_ms: t.timestamp_ms,
+                        offset: t.offset,
+                    }))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(path = %self.log_path.display(), offset = h.base_offset, error = %e, "malformed records in timestamp lookup");
+                    return Ok(Some(shallow));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Largest timestamp in the segment and the batch's last offset carrying it.
@@ -667,4 +679,20 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// The records section of `batch` (after the 61-byte header), decompressed when the batch is.
+fn records_section(batch: &Bytes, header: &BatchHeader) -> Result<Bytes, String> {
+    use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
+    let mut compressed = batch.slice(HEADER_LEN.min(batch.len())..);
+    let take_all = |b: &mut Bytes| Ok(std::mem::take(b));
+    let result = match header.compression() {
+        Compression::None => return Ok(compressed),
+        Compression::Gzip => Gzip::decompress(&mut compressed, take_all),
+        Compression::Snappy => Snappy::decompress(&mut compressed, take_all),
+        Compression::Lz4 => Lz4::decompress(&mut compressed, take_all),
+        Compression::Zstd => Zstd::decompress(&mut compressed, take_all),
+        Compression::Unknown(codec) => return Err(format!("unknown compression codec {codec}")),
+    };
+    result.map_err(|e| format!("{e:#}"))
 }

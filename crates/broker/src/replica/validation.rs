@@ -10,12 +10,13 @@
 //! `base_timestamp` for compressed ones, which is the first record's time and, for every client
 //! that stamps records in order, the smallest.
 //!
-//! Record layout walked for uncompressed batches (after the 61-byte header), per record:
-//! `length: varint, attributes: i8, timestamp_delta: varlong, ...` where `length` counts the
-//! bytes after itself.
+//! Uncompressed batches are walked with `fjord_protocol::batch::RecordTimings`, which reads
+//! only each record's length, attributes and deltas.
 
 use bytes::Bytes;
-use fjord_protocol::batch::{self, BatchError, BatchHeader, Compression, HEADER_LEN};
+use fjord_protocol::batch::{
+    self, BatchError, BatchHeader, Compression, RecordTimings, HEADER_LEN,
+};
 use kafka_protocol::ResponseError;
 
 /// Timestamp semantics configured on a topic (`message.timestamp.type`).
@@ -138,23 +139,12 @@ fn check_timestamp(
 
 /// Smallest record timestamp of an uncompressed batch, walking the record headers.
 fn min_record_timestamp(batch: &[u8], header: &BatchHeader) -> Result<i64, ValidationError> {
-    let mut pos = HEADER_LEN;
+    let mut records = RecordTimings::new(&batch[HEADER_LEN..], header);
     let mut min = i64::MAX;
-    for _ in 0..header.record_count {
-        let (length, used) = read_varlong(&batch[pos..])?;
-        pos += used;
-        if length < 1 || (length as u64) > (batch.len() - pos) as u64 {
-            return Err(ValidationError::MalformedRecords {
-                reason: "record length out of bounds",
-            });
-        }
-        let record = &batch[pos..pos + length as usize];
-        // record[0] is the attributes byte; the timestamp delta follows.
-        let (delta, _) = read_varlong(&record[1..])?;
-        min = min.min(header.base_timestamp.saturating_add(delta));
-        pos += length as usize;
+    for timing in records.by_ref() {
+        min = min.min(timing?.timestamp_ms);
     }
-    if pos != batch.len() {
+    if records.position() != batch.len() - HEADER_LEN {
         return Err(ValidationError::MalformedRecords {
             reason: "bytes after the last record",
         });
@@ -163,21 +153,6 @@ fn min_record_timestamp(batch: &[u8], header: &BatchHeader) -> Result<i64, Valid
         header.base_timestamp
     } else {
         min
-    })
-}
-
-/// Decodes a zig-zag varlong; returns the value and the bytes consumed.
-fn read_varlong(buf: &[u8]) -> Result<(i64, usize), ValidationError> {
-    let mut raw: u64 = 0;
-    for (i, byte) in buf.iter().take(10).enumerate() {
-        raw |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            let value = ((raw >> 1) as i64) ^ -((raw & 1) as i64);
-            return Ok((value, i + 1));
-        }
-    }
-    Err(ValidationError::MalformedRecords {
-        reason: "truncated varint",
     })
 }
 
@@ -282,14 +257,5 @@ mod tests {
         bad[last] ^= 1;
         let err = validate_produce_records(Some(&bad.freeze()), &limits(), NOW).unwrap_err();
         assert_eq!(err.error_code(), 2);
-    }
-
-    #[test]
-    fn varlong_decodes_zigzag() {
-        assert_eq!(read_varlong(&[0x00]).unwrap(), (0, 1));
-        assert_eq!(read_varlong(&[0x01]).unwrap(), (-1, 1));
-        assert_eq!(read_varlong(&[0x02]).unwrap(), (1, 1));
-        assert_eq!(read_varlong(&[0xac, 0x02]).unwrap(), (150, 2));
-        assert!(read_varlong(&[0x80]).is_err());
     }
 }

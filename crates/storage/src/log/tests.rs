@@ -197,6 +197,33 @@ fn reopen_clean_and_unclean_keeps_everything() {
 }
 
 #[test]
+fn timestamp_lookups_walk_compressed_batches() {
+    use fjord_protocol::testing::{encode_batch, TestRecord};
+    use kafka_protocol::records::Compression;
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), small_config(), true);
+        let records = [100, 500, 300].map(|ts| TestRecord::value(&b"value"[..], ts));
+        log.append(encode_batch(records, None, codec), 0, None)
+            .unwrap();
+        let at = |ts| {
+            log.offset_for_timestamp(ts)
+                .unwrap()
+                .map(|t| (t.offset, t.timestamp_ms))
+        };
+        // Record-exact answers (a batch-level answer would be (0, 500) for both).
+        assert_eq!(at(50), Some((0, 100)), "{codec:?}");
+        assert_eq!(at(200), Some((1, 500)), "{codec:?}");
+        assert_eq!(at(501), None, "{codec:?}");
+    }
+}
+
+#[test]
 fn timestamp_lookups() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_config(), true);
