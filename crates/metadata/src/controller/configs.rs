@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use fjord_storage::LogConfig;
 
-use super::topics::fail_successes;
 use super::Controller;
 use crate::error::{MetadataError, Result};
 use crate::image::MetadataImage;
@@ -210,13 +209,9 @@ impl Controller {
                 Err(e) => results.push(Err(e)),
             }
         }
-        if validate_only || records.is_empty() {
-            return results;
-        }
-        match self.commit(&image, records).await {
-            Ok(_) => results,
-            Err(e) => fail_successes(results, &e),
-        }
+        self.commit_planned(&image, records, results, validate_only)
+            .await
+            .0
     }
 }
 

@@ -334,6 +334,25 @@ impl Controller {
         Ok(start..end)
     }
 
+    /// Commits the records planned for a request's resources, unless the request only
+    /// validates; if the commit fails, every resource that had succeeded gets that failure.
+    /// The flag says whether the records took effect, for callers that log what changed.
+    async fn commit_planned<T>(
+        &self,
+        base: &MetadataImage,
+        records: Vec<MetadataRecord>,
+        results: Vec<Result<T>>,
+        validate_only: bool,
+    ) -> (Vec<Result<T>>, bool) {
+        if validate_only || records.is_empty() {
+            return (results, false);
+        }
+        match self.commit(base, records).await {
+            Ok(_) => (results, true),
+            Err(e) => (topics::fail_successes(results, &e), false),
+        }
+    }
+
     /// Steps 3–5 of the module docs; the caller holds `write_lock` and built `records` against
     /// `base`, which must be the current image.
     async fn commit(

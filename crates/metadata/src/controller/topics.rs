@@ -98,25 +98,22 @@ impl Controller {
                 Err(e) => results.push(Err(e)),
             }
         }
-        if validate_only || records.is_empty() {
-            return results;
-        }
-        match self.commit(&image, records).await {
-            Ok(_) => {
-                for created in results.iter().flatten() {
-                    if has_collision_chars(&created.name) {
-                        tracing::warn!(
-                            topic = %created.name,
-                            "due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide"
-                        );
-                    }
-                    tracing::info!(topic = %created.name, topic_id = %created.topic_id,
-                        partitions = created.num_partitions, "created topic");
+        let (results, committed) = self
+            .commit_planned(&image, records, results, validate_only)
+            .await;
+        if committed {
+            for created in results.iter().flatten() {
+                if has_collision_chars(&created.name) {
+                    tracing::warn!(
+                        topic = %created.name,
+                        "due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide"
+                    );
                 }
-                results
+                tracing::info!(topic = %created.name, topic_id = %created.topic_id,
+                        partitions = created.num_partitions, "created topic");
             }
-            Err(e) => fail_successes(results, &e),
         }
+        results
     }
 
     /// Validates one new topic and builds its records.
@@ -293,18 +290,13 @@ impl Controller {
                 Err(e) => results.push(Err(e)),
             }
         }
-        if records.is_empty() {
-            return results;
-        }
-        match self.commit(&image, records).await {
-            Ok(_) => {
-                for deleted in results.iter().flatten() {
-                    tracing::info!(topic = %deleted.name, topic_id = %deleted.topic_id, "deleted topic");
-                }
-                results
+        let (results, committed) = self.commit_planned(&image, records, results, false).await;
+        if committed {
+            for deleted in results.iter().flatten() {
+                tracing::info!(topic = %deleted.name, topic_id = %deleted.topic_id, "deleted topic");
             }
-            Err(e) => fail_successes(results, &e),
         }
+        results
     }
 
     /// CreatePartitions. Results are in request order.
@@ -333,13 +325,9 @@ impl Controller {
                 Err(e) => results.push(Err(e)),
             }
         }
-        if validate_only || records.is_empty() {
-            return results;
-        }
-        match self.commit(&image, records).await {
-            Ok(_) => results,
-            Err(e) => fail_successes(results, &e),
-        }
+        self.commit_planned(&image, records, results, validate_only)
+            .await
+            .0
     }
 }
 
