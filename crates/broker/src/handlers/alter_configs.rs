@@ -40,18 +40,15 @@ pub async fn handle(
             Ok(())
         })
         .collect();
-    let mut outcomes = ctx
+    let answered = ctx
         .controller
         .alter_configs(valid, request.validate_only)
-        .await
-        .into_iter();
+        .await;
     let responses = request
         .resources
         .iter()
-        .zip(checked)
-        .map(|(r, checked)| {
-            let outcome =
-                checked.and_then(|_| outcomes.next().unwrap_or(Err(MetadataError::NotController)));
+        .zip(super::merge_outcomes(checked, answered))
+        .map(|(r, outcome)| {
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());

@@ -55,3 +55,23 @@ pub struct RequestContext {
     /// answers with the advertised address of the same listener.
     pub listener_name: String,
 }
+
+/// Pairs each resource of an alter-configs request with its outcome: the error it got while
+/// being converted, else the controller's answer, which covers the converted resources in
+/// request order.
+pub(crate) fn merge_outcomes(
+    checked: Vec<Result<(), fjord_metadata::MetadataError>>,
+    answered: Vec<Result<(), fjord_metadata::MetadataError>>,
+) -> Vec<Result<(), fjord_metadata::MetadataError>> {
+    let mut answered = answered.into_iter();
+    checked
+        .into_iter()
+        .map(|checked| {
+            checked.and_then(|()| {
+                answered
+                    .next()
+                    .unwrap_or(Err(fjord_metadata::MetadataError::NotController))
+            })
+        })
+        .collect()
+}
