@@ -29,8 +29,11 @@ pub struct GroupCoordinator {
     pub(crate) groups: HashMap<String, ClassicGroup>,
     /// group -> (topic, partition) -> committed offset.
     pub(crate) offsets: HashMap<String, BTreeMap<(String, i32), OffsetCommitValue>>,
-    /// Makes member ids unique without reading a clock or a random source.
+    /// Counts the member ids handed out; mixed with `member_id_seed` into each id.
     next_member_seq: u64,
+    /// The caller's source of uniqueness (random bytes drawn at broker start-up), so member ids
+    /// stay unique across restarts without this machine reading a random source itself.
+    member_id_seed: u128,
 }
 
 impl GroupCoordinator {
@@ -38,6 +41,17 @@ impl GroupCoordinator {
     pub fn new(config: GroupConfig) -> Self {
         GroupCoordinator {
             config,
+            ..Default::default()
+        }
+    }
+
+    /// A coordinator whose member ids derive from `seed`. The broker passes random bytes
+    /// drawn at start-up: a restarted coordinator then never hands out an id that a member of
+    /// the previous incarnation still holds (`new` always starts from seed 0).
+    pub fn with_member_id_seed(config: GroupConfig, seed: u128) -> Self {
+        GroupCoordinator {
+            config,
+            member_id_seed: seed,
             ..Default::default()
         }
     }
@@ -52,12 +66,25 @@ impl GroupCoordinator {
         self.groups.keys().map(String::as_str)
     }
 
+    /// The next 128-bit unique value, formatted as a version-4 UUID: a bijective mix of the
+    /// seed and a counter, so ids never repeat within one seed and look like Kafka's.
+    pub(crate) fn next_unique_uuid(&mut self) -> uuid::Uuid {
+        self.next_member_seq += 1;
+        let seed_hi = (self.member_id_seed >> 64) as u64;
+        let seed_lo = self.member_id_seed as u64;
+        let hi = splitmix64(seed_hi ^ splitmix64(self.next_member_seq));
+        let lo = splitmix64(seed_lo.wrapping_add(self.next_member_seq));
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&hi.to_be_bytes());
+        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
     fn new_member_id(&mut self, client_id: &str, group: &ClassicGroup) -> String {
-        // Kafka appends a UUID; a sequence does the same job here and keeps the machine pure.
-        // The loop skips ids that survived a restart through replayed records.
+        // Kafka makes ids `client_id-UUID`. The loop skips ids that survived a restart through
+        // replayed records (only possible when two incarnations share a seed).
         loop {
-            self.next_member_seq += 1;
-            let id = format!("{client_id}-{}", self.next_member_seq);
+            let id = format!("{client_id}-{}", self.next_unique_uuid());
             if !group.members.contains_key(&id) && !group.pending_members.contains_key(&id) {
                 return id;
             }
@@ -610,6 +637,14 @@ impl GroupCoordinator {
             }
         }
     }
+}
+
+/// A bijective 64-bit mixer (SplitMix64's finaliser): distinct inputs give distinct outputs.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Checks that `member_id` (and its static id) belongs to the group's `generation_id`.
