@@ -51,6 +51,34 @@ pub enum GroupError {
     /// OffsetDelete while the group has members that may be consuming the topic.
     #[error("group is subscribed to the topic")]
     GroupSubscribedToTopic,
+    /// DeleteGroups on a group that still has members.
+    #[error("group is not empty")]
+    NonEmptyGroup,
+    /// The group does not exist (or is of the other kind: classic vs consumer).
+    #[error("group id not found")]
+    GroupIdNotFound,
+    /// KIP-848: the member's epoch is older than the coordinator's; it must rejoin at epoch 0.
+    #[error("fenced member epoch")]
+    FencedMemberEpoch,
+    /// KIP-848: a static member rejoins while its previous incarnation has not left.
+    #[error("unreleased instance id")]
+    UnreleasedInstanceId,
+    /// KIP-848: the server assignor named in the heartbeat is not configured.
+    #[error("unsupported assignor {assignor}")]
+    UnsupportedAssignor {
+        /// The refused name.
+        assignor: String,
+    },
+    /// KIP-848 OffsetCommit with a member epoch other than the member's current one.
+    #[error("stale member epoch")]
+    StaleMemberEpoch,
+    /// A request field combination Kafka refuses as malformed (e.g. a heartbeat at epoch 0
+    /// without subscriptions).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What was wrong, for the log (never sent to clients).
+        reason: &'static str,
+    },
     /// A `__consumer_offsets` record that cannot be decoded.
     #[error("corrupt coordinator record: {reason}")]
     CorruptRecord {
@@ -85,6 +113,13 @@ impl GroupError {
                 ResponseError::OffsetMetadataTooLarge.code()
             }
             GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic.code(),
+            GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup.code(),
+            GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound.code(),
+            GroupError::FencedMemberEpoch => ResponseError::FencedMemberEpoch.code(),
+            GroupError::UnreleasedInstanceId => ResponseError::UnreleasedInstanceId.code(),
+            GroupError::UnsupportedAssignor { .. } => ResponseError::UnsupportedAssignor.code(),
+            GroupError::StaleMemberEpoch => ResponseError::StaleMemberEpoch.code(),
+            GroupError::InvalidRequest { .. } => ResponseError::InvalidRequest.code(),
             // Records come from our own log: a bad one is an internal fault, never a client's.
             GroupError::CorruptRecord { .. } | GroupError::UnsupportedRecordVersion { .. } => {
                 ResponseError::UnknownServerError.code()
@@ -110,6 +145,17 @@ mod tests {
         assert_eq!(GroupError::FencedInstanceId.error_code(), 82);
         assert_eq!(GroupError::GroupMaxSizeReached.error_code(), 81);
         assert_eq!(GroupError::CoordinatorNotAvailable.error_code(), 15);
+        assert_eq!(GroupError::NonEmptyGroup.error_code(), 68);
+        assert_eq!(GroupError::GroupIdNotFound.error_code(), 69);
+        assert_eq!(GroupError::InvalidGroupId.error_code(), 24);
+        assert_eq!(GroupError::FencedMemberEpoch.error_code(), 110);
+        assert_eq!(GroupError::UnreleasedInstanceId.error_code(), 111);
+        let assignor = GroupError::UnsupportedAssignor {
+            assignor: "x".into(),
+        };
+        assert_eq!(assignor.error_code(), 112);
+        assert_eq!(GroupError::StaleMemberEpoch.error_code(), 113);
+        assert_eq!(GroupError::InvalidRequest { reason: "x" }.error_code(), 42);
         let corrupt = GroupError::CorruptRecord { reason: "x" };
         assert_eq!(corrupt.error_code(), -1);
     }
