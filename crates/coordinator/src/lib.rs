@@ -3,6 +3,7 @@
 //!
 //! - [`group`]: [`GroupState`] and its transitions, [`ClassicGroup`], [`Member`].
 //! - [`coordinator`]: [`GroupCoordinator`] — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, timers.
+//! - [`lifecycle`]: DeleteGroups and offset expiry (`offsets.retention.minutes`).
 //! - [`offsets`]: OffsetCommit, OffsetFetch, OffsetDelete and `replay`.
 //! - [`record`]: the `__consumer_offsets` key/value byte layout (Kafka's).
 //! - [`error`]: [`GroupError`] and its mapping to Kafka error codes.
@@ -10,6 +11,7 @@
 pub mod coordinator;
 pub mod error;
 pub mod group;
+pub mod lifecycle;
 pub mod messages;
 pub mod offsets;
 pub mod record;
@@ -17,6 +19,7 @@ pub mod record;
 pub use coordinator::GroupCoordinator;
 pub use error::GroupError;
 pub use group::{ClassicGroup, GroupState, Member};
+pub use lifecycle::{GroupResult, DEFAULT_OFFSETS_RETENTION_MS};
 pub use messages::{
     GroupConfig, JoinGroupRequest, JoinGroupResponse, JoinedMember, LeavingMember, Outcome, Ready,
     Reply, SyncGroupRequest, SyncGroupResponse,

@@ -109,6 +109,7 @@ impl GroupCoordinator {
                     leader_epoch: entry.leader_epoch,
                     metadata,
                     commit_timestamp_ms: now_ms,
+                    expire_timestamp_ms: None,
                 };
                 self.offsets
                     .entry(group_id.to_string())
@@ -285,5 +286,8 @@ fn loaded_group(group_id: &str, value: &GroupMetadataValue, now_ms: i64) -> Clas
     } else {
         GroupState::Stable
     };
+    // Offset expiry of an Empty group counts from when it became empty; -1 (records before
+    // v2) means unknown, and expiry then falls back to each offset's commit time, as in Kafka.
+    group.state_timestamp_ms = value.current_state_timestamp_ms;
     group
 }

@@ -10,7 +10,7 @@
 //!
 //! Values start with an int16 version. A null value (no bytes at all) is a tombstone: the offset
 //! was deleted, or the group was removed.
-//! - OffsetCommitValue (we write v3): `offset int64, [v3+] leader_epoch int32, metadata string,
+//! - OffsetCommitValue (we write v3, or v1 when an expire timestamp must be kept): `offset int64, [v3+] leader_epoch int32, metadata string,
 //!   commit_timestamp int64, [v1 only] expire_timestamp int64`.
 //! - GroupMetadataValue (we write v3): `protocol_type string, generation int32, protocol
 //!   nullable string, leader nullable string, [v2+] current_state_timestamp int64, members
@@ -36,6 +36,10 @@ pub struct OffsetCommitValue {
     pub metadata: String,
     /// When the commit was accepted.
     pub commit_timestamp_ms: i64,
+    /// The explicit expiry of OffsetCommit v1 (value version 1 only); when present it wins
+    /// over `offsets.retention.minutes`. Kafka 4.x no longer accepts v1 requests, so only
+    /// records written by old brokers carry one.
+    pub expire_timestamp_ms: Option<i64>,
 }
 
 /// A member as stored in a group metadata record.
@@ -163,6 +167,15 @@ impl CoordinatorRecord {
         match self {
             CoordinatorRecord::OffsetCommit { value, .. } => {
                 let value = value.as_ref()?;
+                if let Some(expire_timestamp_ms) = value.expire_timestamp_ms {
+                    // Only v1 has room for the expiry (and none for the leader epoch).
+                    buf.put_i16(1);
+                    buf.put_i64(value.offset);
+                    put_string(&mut buf, &value.metadata);
+                    buf.put_i64(value.commit_timestamp_ms);
+                    buf.put_i64(expire_timestamp_ms);
+                    return Some(buf.freeze());
+                }
                 buf.put_i16(OFFSET_COMMIT_VALUE_VERSION);
                 buf.put_i64(value.offset);
                 buf.put_i32(value.leader_epoch);
@@ -229,14 +242,18 @@ fn decode_offset_commit_value(bytes: &[u8]) -> Result<OffsetCommitValue, GroupEr
     let leader_epoch = if version >= 3 { r.i32()? } else { -1 };
     let metadata = r.string()?;
     let commit_timestamp_ms = r.i64()?;
-    if version == 1 {
-        r.i64()?; // expire_timestamp: retention is ours to decide now (KIP-211).
-    }
+    // v1's expire_timestamp; -1 means "use the broker's retention", as in Kafka.
+    let expire_timestamp_ms = if version == 1 {
+        Some(r.i64()?).filter(|ts| *ts >= 0)
+    } else {
+        None
+    };
     Ok(OffsetCommitValue {
         offset,
         leader_epoch,
         metadata,
         commit_timestamp_ms,
+        expire_timestamp_ms,
     })
 }
 
@@ -369,6 +386,7 @@ mod tests {
                 leader_epoch: 7,
                 metadata: "m".into(),
                 commit_timestamp_ms: 9,
+                expire_timestamp_ms: None,
             }),
         };
         let key = record.key_bytes();
@@ -378,6 +396,32 @@ mod tests {
         expected.extend_from_slice(&9i64.to_be_bytes());
         assert_eq!(&value[..], &expected[..]);
         assert_eq!(CoordinatorRecord::decode(&key, Some(&value)), Ok(record));
+    }
+
+    #[test]
+    fn offset_commit_with_expiry_is_written_as_v1_and_read_back() {
+        let value = OffsetCommitValue {
+            offset: 5,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp_ms: 9,
+            expire_timestamp_ms: Some(11),
+        };
+        let record = CoordinatorRecord::OffsetCommit {
+            group_id: "g".into(),
+            topic: "t".into(),
+            partition: 0,
+            value: Some(value),
+        };
+        let bytes = record.value_bytes().expect("value");
+        let mut expected = vec![0, 1];
+        expected.extend_from_slice(&5i64.to_be_bytes());
+        expected.extend_from_slice(&[0, 0]);
+        expected.extend_from_slice(&9i64.to_be_bytes());
+        expected.extend_from_slice(&11i64.to_be_bytes());
+        assert_eq!(&bytes[..], &expected[..]);
+        let decoded = CoordinatorRecord::decode(&record.key_bytes(), Some(&bytes));
+        assert_eq!(decoded, Ok(record));
     }
 
     #[test]
