@@ -4,9 +4,11 @@ import json
 import threading
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import MessageSizeTooLargeError
 
 import scenario_data as data
@@ -245,3 +247,59 @@ def long_poll(ctx):
         assert got - sent < data.LONG_POLL_BOUND_S, f"message took {got - sent:.3f}s to reach a waiting consumer"
 
     _run(go())
+
+
+ASSIGNORS = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}
+
+
+def group_member(role):
+    """The group-member role (../group_member.py). aiokafka has no cooperative rebalancing. Its
+    rebalances run in a background task that awaits the listener before it rejoins; the listener
+    commits what has been reported, and each batch is committed as soon as it is reported."""
+    if role.assignor not in ASSIGNORS:
+        raise ValueError(f"aiokafka has no assignor {role.assignor!r} (known: {', '.join(ASSIGNORS)})")
+
+    async def go():
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=role.bootstrap,
+            group_id=role.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=role.session_timeout_ms,
+            heartbeat_interval_ms=role.heartbeat_interval_ms,
+            partition_assignment_strategy=(ASSIGNORS[role.assignor],),
+        )
+        reported: dict[TopicPartition, int] = {}
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                pending = {tp: o for tp, o in reported.items() if tp in revoked}
+                if pending:
+                    await consumer.commit(pending)
+                    role.emit("committed", offsets={str(tp.partition): o for tp, o in pending.items()})
+                for tp in revoked:
+                    reported.pop(tp, None)
+                role.emit("revoked", partitions=sorted(tp.partition for tp in revoked))
+
+            async def on_partitions_assigned(self, assigned):
+                role.emit("assigned", partitions=sorted(tp.partition for tp in assigned))
+
+        consumer.subscribe([role.topic], listener=Listener())
+        await consumer.start()
+        try:
+            while not role.stopping():
+                batch = await consumer.getmany(timeout_ms=200)
+                offsets = {}
+                for tp, records in batch.items():
+                    for r in records:
+                        role.emit("record", partition=tp.partition, offset=r.offset, value=r.value.decode())
+                    offsets[tp] = records[-1].offset + 1
+                    reported[tp] = offsets[tp]
+                if offsets:
+                    await consumer.commit(offsets)
+                    role.emit("committed", offsets={str(tp.partition): o for tp, o in offsets.items()})
+        finally:
+            # stop() revokes (listener) and sends LeaveGroup.
+            await consumer.stop()
+
+    asyncio.run(go())

@@ -240,3 +240,47 @@ def long_poll(ctx):
     assert got is not None, "the message never arrived"
     latency = got - sent_at["t"]
     assert latency < data.LONG_POLL_BOUND_S, f"message took {latency:.3f}s to reach a waiting consumer"
+
+
+def group_member(role):
+    """The group-member role (../group_member.py): subscribe, report assignments, and commit each
+    record synchronously once it is reported, so that a clean leave never redelivers."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": role.bootstrap,
+            "group.id": role.group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": role.session_timeout_ms,
+            "heartbeat.interval.ms": role.heartbeat_interval_ms,
+            "partition.assignment.strategy": role.assignor,
+        }
+    )
+
+    # With cooperative-sticky these lists are the increments, and librdkafka applies them itself
+    # when the callback does not call (incremental_)assign.
+    def on_assign(_consumer, partitions):
+        role.emit("assigned", partitions=sorted(p.partition for p in partitions))
+
+    def on_revoke(_consumer, partitions):
+        role.emit("revoked", partitions=sorted(p.partition for p in partitions))
+
+    def on_lost(_consumer, partitions):
+        role.emit("lost", partitions=sorted(p.partition for p in partitions))
+
+    consumer.subscribe([role.topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
+    try:
+        while not role.stopping():
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise KafkaException(msg.error())
+            role.emit("record", partition=msg.partition(), offset=msg.offset(), value=msg.value().decode())
+            consumer.commit(message=msg, asynchronous=False)
+            role.emit("committed", offsets={str(msg.partition()): msg.offset() + 1})
+    finally:
+        # close() leaves the group (after the revoke callback).
+        consumer.close()

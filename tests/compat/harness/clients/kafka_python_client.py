@@ -4,7 +4,12 @@ import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import MessageSizeTooLargeError
+from kafka.structs import OffsetAndMetadata
 
 import scenario_data as data
 
@@ -218,3 +223,51 @@ def long_poll(ctx):
     assert got is not None, "the message never arrived"
     latency = got - sent_at["t"]
     assert latency < data.LONG_POLL_BOUND_S, f"message took {latency:.3f}s to reach a waiting consumer"
+
+
+ASSIGNORS = {
+    "range": RangePartitionAssignor,
+    "roundrobin": RoundRobinPartitionAssignor,
+    "cooperative-sticky": CooperativeStickyAssignor,
+}
+
+
+def group_member(role):
+    """The group-member role (../group_member.py): subscribe with a rebalance listener, and
+    commit each polled batch synchronously once its records are reported (rebalances run inside
+    poll(), so nothing reported is left uncommitted when partitions are revoked)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=role.bootstrap,
+        group_id=role.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=role.session_timeout_ms,
+        heartbeat_interval_ms=role.heartbeat_interval_ms,
+        partition_assignment_strategy=[ASSIGNORS[role.assignor]],
+    )
+
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            role.emit("revoked", partitions=sorted(tp.partition for tp in revoked))
+
+        def on_partitions_assigned(self, assigned):
+            role.emit("assigned", partitions=sorted(tp.partition for tp in assigned))
+
+        def on_partitions_lost(self, lost):
+            role.emit("lost", partitions=sorted(tp.partition for tp in lost))
+
+    consumer.subscribe([role.topic], listener=Listener())
+    try:
+        while not role.stopping():
+            batch = consumer.poll(timeout_ms=200)
+            offsets = {}
+            for tp, records in batch.items():
+                for r in records:
+                    role.emit("record", partition=tp.partition, offset=r.offset, value=r.value.decode())
+                offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+            if offsets:
+                consumer.commit(offsets)
+                role.emit("committed", offsets={str(tp.partition): om.offset for tp, om in offsets.items()})
+    finally:
+        # close() revokes (listener) and sends LeaveGroup.
+        consumer.close(autocommit=False)
