@@ -62,6 +62,9 @@ class FjordBroker:
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
             "log.dirs": str(self.data_dir),
             "console.enabled": "false",
+            # As tests/compat/kafka/kafka-server.sh sets for Kafka: a new group's first join is
+            # not held back for more members (the group scenarios would wait 3 s each).
+            "group.initial.rebalance.delay.ms": "0",
         }
         args = [str(self.binary), "server"]
         for key, value in overrides.items():

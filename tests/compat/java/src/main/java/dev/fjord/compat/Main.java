@@ -42,6 +42,10 @@ public final class Main {
       System.err.println("unknown client " + args[0] + ": this driver is for java");
       return USAGE;
     }
+    if (args[1].equals("group-member")) {
+      // Not a scenario: a long-running group member the harness drives (SCENARIOS.md).
+      return GroupMember.run();
+    }
     Map<String, Scenario> scenarios =
         Map.of(
             "seed", Scenarios::seed,
