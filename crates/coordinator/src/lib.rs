@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod offsets;
 pub mod record;
+pub mod txn;
 
 pub use coordinator::GroupCoordinator;
 pub use error::GroupError;

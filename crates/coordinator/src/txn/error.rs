@@ -102,8 +102,7 @@ impl TxnError {
     /// The code for a response of `api` at `version`: clients older than KIP-588 do not know
     /// PRODUCER_FENCED and get INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
     pub fn error_code_for(&self, api: TxnApi, version: i16) -> i16 {
-        if *self == TxnError::ProducerFenced && version < api.first_version_with_producer_fenced()
-        {
+        if *self == TxnError::ProducerFenced && version < api.first_version_with_producer_fenced() {
             ResponseError::InvalidProducerEpoch.code()
         } else {
             self.error_code()

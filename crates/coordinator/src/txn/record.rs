@@ -337,9 +337,12 @@ impl<'a> Reader<'a> {
     }
 
     fn compact_string(&mut self) -> Result<String, TxnError> {
-        let len = self.uvarint()?.checked_sub(1).ok_or(TxnError::CorruptRecord {
-            reason: "null in a non-nullable string",
-        })?;
+        let len = self
+            .uvarint()?
+            .checked_sub(1)
+            .ok_or(TxnError::CorruptRecord {
+                reason: "null in a non-nullable string",
+            })?;
         let len = usize::try_from(len).map_err(|_| TxnError::CorruptRecord {
             reason: "string too long",
         })?;
@@ -347,7 +350,11 @@ impl<'a> Reader<'a> {
     }
 
     /// An array length (`None` = null), refused when `min_entry_bytes` per entry cannot fit.
-    fn array_len(&mut self, flexible: bool, min_entry_bytes: usize) -> Result<Option<usize>, TxnError> {
+    fn array_len(
+        &mut self,
+        flexible: bool,
+        min_entry_bytes: usize,
+    ) -> Result<Option<usize>, TxnError> {
         let len = if flexible {
             match self.uvarint()?.checked_sub(1) {
                 None => return Ok(None),
@@ -443,7 +450,10 @@ mod tests {
         expected.extend_from_slice(&10i64.to_be_bytes());
         expected.push(0);
         assert_eq!(&value[..], &expected[..]);
-        assert_eq!(TxnRecord::decode(&record.key_bytes(), Some(&value)), Ok(record));
+        assert_eq!(
+            TxnRecord::decode(&record.key_bytes(), Some(&value)),
+            Ok(record)
+        );
     }
 
     #[test]
@@ -457,13 +467,19 @@ mod tests {
         value.client_transaction_version = TransactionVersion::TV_2;
         let bytes = record.value_bytes().expect("value");
         assert_eq!(bytes[17], 0, "null compact array");
-        assert_eq!(TxnRecord::decode(&record.key_bytes(), Some(&bytes)), Ok(record));
+        assert_eq!(
+            TxnRecord::decode(&record.key_bytes(), Some(&bytes)),
+            Ok(record)
+        );
         let tombstone = TxnRecord {
             transactional_id: "t".into(),
             value: None,
         };
         assert_eq!(tombstone.value_bytes(), None);
-        assert_eq!(TxnRecord::decode(&tombstone.key_bytes(), None), Ok(tombstone));
+        assert_eq!(
+            TxnRecord::decode(&tombstone.key_bytes(), None),
+            Ok(tombstone)
+        );
     }
 
     #[test]

@@ -256,7 +256,12 @@ pub struct TransactionMetadata {
 
 impl TransactionMetadata {
     /// A transactional id seen for the first time, before its first epoch is assigned.
-    pub fn new(transactional_id: String, producer_id: i64, txn_timeout_ms: i32, now_ms: i64) -> Self {
+    pub fn new(
+        transactional_id: String,
+        producer_id: i64,
+        txn_timeout_ms: i32,
+        now_ms: i64,
+    ) -> Self {
         TransactionMetadata {
             transactional_id,
             producer_id,
