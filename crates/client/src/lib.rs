@@ -4,11 +4,14 @@
 //! - [`cluster`]: bootstrap, metadata, a connection per broker, retries with backoff.
 //! - [`error`]: [`ClientError`] and its Kafka error codes.
 //! - [`config`]: settings under Kafka's property names.
+//! - [`admin`]: the admin client.
+pub mod admin;
 pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod error;
 
+pub use admin::AdminClient;
 pub use cluster::{
     BrokerInfo, Cluster, ClusterMetadata, PartitionMetadata, TopicMetadata, TopicPartition,
 };
