@@ -4,12 +4,14 @@
 //!   offset assignment, reads of whole batches, timestamp lookups, rolling, retention,
 //!   truncation, recovery after an unclean stop, flushing, idempotent-producer state and the
 //!   leader epoch cache.
+//! * [`cleaner`] — log compaction for `cleanup.policy=compact` logs.
 //! * [`LogManager`] — every partition of a node across its data directories (`log.dirs`),
 //!   `meta.properties`, the clean-shutdown marker.
 //!
 //! Errors are [`LogError`]; [`LogError::error_code`] is the layer's only mapping to Kafka codes.
 
 mod checkpoint;
+pub mod cleaner;
 mod config;
 mod crashsafe;
 mod error;
@@ -25,7 +27,8 @@ mod segment;
 pub mod testing;
 mod topic_partition;
 
-pub use config::LogConfig;
+pub use cleaner::{CleanStats, CleanableState, CleanerConfig};
+pub use config::{CleanupPolicy, LogConfig};
 pub use error::{ConfigValueError, LogError};
 pub use log::{
     AppendInfo, AppendOutcome, PartitionLog, ReadResult, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP,

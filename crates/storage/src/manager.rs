@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::cleaner::{CleanStats, CleanerConfig};
 use crate::config::LogConfig;
 use crate::crashsafe::{fsync_dir, write_atomically};
 use crate::error::LogError;
@@ -43,6 +44,7 @@ pub struct LogManager {
     logs: RwLock<HashMap<TopicPartition, (Arc<PartitionLog>, usize)>>,
     /// Serializes creation and deletion so two callers never open one directory twice.
     create_lock: Mutex<()>,
+    cleaner_config: RwLock<CleanerConfig>,
 }
 
 /// Names fjord itself leaves in a data directory.
@@ -224,6 +226,7 @@ impl LogManager {
             default_config,
             logs: RwLock::new(logs),
             create_lock: Mutex::new(()),
+            cleaner_config: RwLock::new(CleanerConfig::default()),
         })
     }
 
@@ -327,13 +330,66 @@ impl LogManager {
             .collect()
     }
 
-    /// Retention and timed flushes of every partition; errors are logged, not returned.
+    /// Retention and timed flushes of every partition, then the cleaner
+    /// ([`LogManager::clean_logs`]); errors are logged, not returned.
     pub fn run_maintenance(&self, now_ms: i64) {
         for log in self.partitions() {
             if let Err(e) = log.run_maintenance(now_ms) {
                 tracing::error!(partition = %log.topic_partition(), error = %e, "log maintenance failed");
             }
         }
+        self.clean_logs(now_ms);
+    }
+
+    /// The node's `log.cleaner.*` settings (the broker sets them at start).
+    pub fn set_cleaner_config(&self, config: CleanerConfig) {
+        *self.cleaner_config.write() = config;
+    }
+
+    pub fn cleaner_config(&self) -> CleanerConfig {
+        self.cleaner_config.read().clone()
+    }
+
+    /// Compacts the logs that need it, dirtiest first: those whose `cleanup.policy` includes
+    /// `compact` and whose dirty ratio exceeds `min.cleanable.dirty.ratio`, or that hold a
+    /// dirty record older than `max.compaction.lag.ms` or a tombstone past its delete horizon.
+    /// Each log is bounded by its [`PartitionLog::cleaner_upper_bound`]. Does nothing when
+    /// `log.cleaner.enable=false`. Runs on the caller's (blocking) thread; errors are logged.
+    pub fn clean_logs(&self, now_ms: i64) -> Vec<(TopicPartition, CleanStats)> {
+        let cleaner = self.cleaner_config();
+        if !cleaner.enabled {
+            return Vec::new();
+        }
+        let mut candidates = Vec::new();
+        for log in self.partitions() {
+            let config = log.config();
+            match log.cleanable_state(now_ms, log.cleaner_upper_bound()) {
+                Ok(Some(state)) => {
+                    let ratio = state.dirty_ratio();
+                    let worth = (state.dirty_bytes > 0 && ratio > config.min_cleanable_dirty_ratio)
+                        || state.must_clean;
+                    if worth {
+                        candidates.push((ratio, log));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(partition = %log.topic_partition(), error = %e, "cannot measure the log's dirty section")
+                }
+            }
+        }
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut cleaned = Vec::new();
+        for (_, log) in candidates {
+            match log.clean(now_ms, log.cleaner_upper_bound(), &cleaner) {
+                Ok(Some(stats)) => cleaned.push((log.topic_partition().clone(), stats)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(partition = %log.topic_partition(), error = %e, "cleaning the log failed")
+                }
+            }
+        }
+        cleaned
     }
 
     /// Closes every log and, if all closed cleanly, writes the clean-shutdown marker in each

@@ -216,6 +216,14 @@ impl ProducerStateManager {
         self.producers.clear();
     }
 
+    /// Each producer's last batch's last offset: the batches the cleaner must not remove.
+    pub(crate) fn last_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&id, e)| e.last_offset().map(|last| (id, last)))
+            .collect()
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut body = Vec::new();
         let mut ids: Vec<_> = self.producers.keys().copied().collect();

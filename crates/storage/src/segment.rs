@@ -281,6 +281,47 @@ impl Segment {
         Ok(())
     }
 
+    /// Rebuilds a sealed segment's indexes from its log (a segment the cleaner just wrote).
+    pub(crate) fn rebuild_sealed_indexes(&self, config: &LogConfig) -> Result<(), LogError> {
+        self.rebuild_indexes(
+            config.index_interval_bytes,
+            false,
+            config.segment_index_bytes,
+        )
+    }
+
+    /// Calls `f` with every whole batch of the segment, header and bytes, oldest first;
+    /// `f` returns false to stop. Reads one batch at a time, so memory stays at one batch.
+    pub(crate) fn for_each_batch(
+        &self,
+        mut f: impl FnMut(&Located, Bytes) -> Result<bool, LogError>,
+    ) -> Result<(), LogError> {
+        let size = self.size();
+        let mut scan = HeaderScan::new(&self.file, &self.log_path, 0, size);
+        while let Some(b) = scan.next_header()? {
+            let bytes = self.read_batch(&b)?;
+            if !f(&b, bytes)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every batch header of the segment (no record bytes read).
+    pub(crate) fn for_each_header_from_start(
+        &self,
+        mut f: impl FnMut(&Located) -> bool,
+    ) -> Result<(), LogError> {
+        let size = self.size();
+        let mut scan = HeaderScan::new(&self.file, &self.log_path, 0, size);
+        while let Some(b) = scan.next_header()? {
+            if !f(&b) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes sure a sealed segment's indexes are in memory, rebuilding them from the log when
     /// the files are missing or fail their sanity check.
     pub(crate) fn ensure_indexes(&self, config: &LogConfig) -> Result<(), LogError> {
@@ -682,7 +723,7 @@ impl Segment {
 }
 
 /// The records section of `batch` (after the 61-byte header), decompressed when the batch is.
-fn records_section(batch: &Bytes, header: &BatchHeader) -> Result<Bytes, String> {
+pub(crate) fn records_section(batch: &Bytes, header: &BatchHeader) -> Result<Bytes, String> {
     use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
     let mut compressed = batch.slice(HEADER_LEN.min(batch.len())..);
     let take_all = |b: &mut Bytes| Ok(std::mem::take(b));

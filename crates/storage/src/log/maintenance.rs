@@ -20,6 +20,7 @@ impl PartitionLog {
         if offset >= self.log_end_offset() {
             return Ok(());
         }
+        self.truncate_cleaner_checkpoint(offset)?;
         if offset < self.log_start_offset() {
             return self.truncate_fully_and_start_at(&mut writer, offset);
         }
@@ -168,9 +169,11 @@ impl PartitionLog {
         count
     }
 
-    /// Applies `retention.ms`, `retention.bytes` and the log start offset (deleting whole
-    /// sealed segments, oldest first) and `flush.ms`; checkpoints the recovery point. Returns
-    /// the number of segments deleted. The broker calls this periodically.
+    /// Applies `retention.ms`, `retention.bytes` (only when `cleanup.policy` includes
+    /// `delete`: a purely compacted log is never deleted by age or size) and the log start
+    /// offset (deleting whole sealed segments, oldest first) and `flush.ms`; checkpoints the
+    /// recovery point. Returns the number of segments deleted. The broker calls this
+    /// periodically.
     pub fn run_maintenance(&self, now_ms: i64) -> Result<usize, LogError> {
         let mut writer = self.writer.lock();
         if self.poisoned.lock().is_some() || self.closed.load(Ordering::Acquire) {
@@ -180,7 +183,8 @@ impl PartitionLog {
         let segments = self.segments.load_full();
         let log_start_offset = self.log_start_offset();
         let total: u64 = segments.iter().map(|s| s.size()).sum();
-        let mut size_excess = if config.retention_bytes >= 0 {
+        let deletes = config.cleanup_policy.deletes();
+        let mut size_excess = if deletes && config.retention_bytes >= 0 {
             total as i64 - config.retention_bytes
         } else {
             i64::MIN
@@ -188,7 +192,8 @@ impl PartitionLog {
         let mut deletable = 0;
         for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
             let below_start = segments[i + 1].base_offset <= log_start_offset;
-            let expired = config.retention_ms >= 0
+            let expired = deletes
+                && config.retention_ms >= 0
                 && now_ms - segment.largest_timestamp_for_retention(&config)? > config.retention_ms;
             let size = segment.size() as i64;
             let too_big = size_excess != i64::MIN && size_excess - size >= 0;

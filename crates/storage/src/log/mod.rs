@@ -3,8 +3,10 @@
 //! * segments `<base_offset:020>.log` with their `.index` and `.timeindex` ([`crate::segment`]),
 //! * `<offset:020>.snapshot` producer-state snapshots ([`crate::producer_state`]),
 //! * `leader-epoch-checkpoint` ([`crate::leader_epoch`]),
-//! * `log-start-offset-checkpoint` and `recovery-point-offset-checkpoint`
-//!   ([`crate::checkpoint`]).
+//! * `log-start-offset-checkpoint`, `recovery-point-offset-checkpoint` and
+//!   `cleaner-offset-checkpoint` ([`crate::checkpoint`], [`crate::cleaner`]),
+//! * transiently, `<base_offset:020>.log.cleaned` and `.log.swap` while the cleaner replaces
+//!   segments of a compacted log ([`crate::cleaner`]).
 //!
 //! Concurrency: one writer at a time (the `writer` mutex serializes appends, rolls,
 //! truncations, retention and flushes). Readers never take that lock: they load the offsets
@@ -16,6 +18,7 @@
 //! segments from the one holding the persisted recovery point on are scanned and repaired.
 
 mod append;
+mod compact;
 mod maintenance;
 mod open;
 
@@ -100,6 +103,10 @@ pub struct PartitionLog {
     recovery_point: AtomicI64,
     poisoned: Mutex<Option<String>>,
     closed: AtomicBool,
+    /// Held for the duration of a clean (see `compact.rs`).
+    cleaner: Mutex<compact::CleanerState>,
+    /// The cleaner compacts nothing at or above this offset (high watermark / LSO).
+    cleaner_upper_bound: AtomicI64,
 }
 
 impl std::fmt::Debug for PartitionLog {

@@ -13,6 +13,7 @@ use super::{PartitionLog, Writer};
 use crate::checkpoint::{
     read_offset, write_offset, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
 };
+use crate::cleaner::{recover_swaps, CLEANED_SUFFIX, SWAP_SUFFIX};
 use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::leader_epoch::LeaderEpochCache;
@@ -20,8 +21,9 @@ use crate::producer_state::ProducerStateManager;
 use crate::segment::{now_ms, Segment};
 use crate::topic_partition::TopicPartition;
 
-/// Leftovers of interrupted operations, removed on open.
-const STALE_SUFFIXES: [&str; 4] = [".deleted", ".tmp", ".cleaned", ".swap"];
+/// Leftovers of interrupted operations, removed on open (`.swap` files are installed first by
+/// [`crate::cleaner::recover_swaps`]; one still here is not a segment's).
+const STALE_SUFFIXES: [&str; 4] = [".deleted", ".tmp", CLEANED_SUFFIX, SWAP_SUFFIX];
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes stale and orphaned files.
 fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
@@ -70,6 +72,10 @@ impl PartitionLog {
         clean_shutdown: bool,
     ) -> Result<PartitionLog, LogError> {
         fs::create_dir_all(dir).map_err(|e| LogError::io(dir, e))?;
+        // A cleaner swap past its commit point is finished before anything else looks at the
+        // segments; its new segment is then recovered like any other.
+        let swapped = recover_swaps(dir, &config)?;
+        let clean_shutdown = clean_shutdown && swapped == 0;
         let bases = list_segments(dir)?;
         let checkpoint_log_start = read_offset(dir, LOG_START_OFFSET_CHECKPOINT, &tp)?;
         let checkpoint_recovery_point = read_offset(dir, RECOVERY_POINT_CHECKPOINT, &tp)?;
@@ -151,6 +157,8 @@ impl PartitionLog {
             recovery_point: AtomicI64::new(log_end_offset),
             poisoned: Mutex::new(None),
             closed: AtomicBool::new(false),
+            cleaner: Mutex::new(Default::default()),
+            cleaner_upper_bound: AtomicI64::new(i64::MAX),
         };
         Ok(log)
     }

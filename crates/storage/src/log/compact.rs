@@ -1,0 +1,433 @@
+//! Compaction of one partition log: the dirty section, the offset map, the rewrite of sealed
+//! segments and their swap. The steps, files and rules are described in [`crate::cleaner`].
+//!
+//! Locking: the `cleaner` mutex makes cleans of one log one at a time. Reading segments and
+//! writing `.cleaned` files happen without the writer lock, so appends continue during a clean;
+//! each swap takes the writer lock and first checks that the segments it replaces are still
+//! the log's (retention, DeleteRecords or a truncation may have removed them meanwhile, and
+//! then the clean stops without touching anything).
+
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::PartitionLog;
+use crate::checkpoint::{read_offset, write_offset};
+use crate::cleaner::filter::{filter_batch, for_each_key, FilterContext, FilterCounts, Filtered};
+use crate::cleaner::offset_map::OffsetMap;
+use crate::cleaner::{
+    complete_swap, CleanStats, CleanableState, CleanerConfig, CLEANER_CHECKPOINT,
+};
+use crate::config::LogConfig;
+use crate::error::LogError;
+use crate::segment::Segment;
+
+/// What a log remembers between cleans.
+#[derive(Debug, Default)]
+pub(super) struct CleanerState {
+    /// The earliest delete horizon of a tombstone the last clean kept: once it passes, the log
+    /// needs a clean even if nothing new is dirty.
+    earliest_delete_horizon_ms: Option<i64>,
+}
+
+impl PartitionLog {
+    /// The offset up to which the cleaner has compacted this log (its checkpoint), if any.
+    pub fn cleaner_checkpoint(&self) -> Result<Option<i64>, LogError> {
+        read_offset(&self.dir, CLEANER_CHECKPOINT, &self.tp)
+    }
+
+    /// Bounds what the cleaner may compact to offsets below `offset` (the broker passes the
+    /// high watermark or last stable offset: records consumers cannot read yet stay dirty).
+    pub fn set_cleaner_upper_bound(&self, offset: i64) {
+        self.cleaner_upper_bound.store(offset, Ordering::Release);
+    }
+
+    /// The bound set by [`PartitionLog::set_cleaner_upper_bound`] (`i64::MAX` when unset).
+    pub fn cleaner_upper_bound(&self) -> i64 {
+        self.cleaner_upper_bound.load(Ordering::Acquire)
+    }
+
+    /// How dirty this log is; `None` when its `cleanup.policy` does not compact.
+    pub fn cleanable_state(
+        &self,
+        now_ms: i64,
+        upper_bound: i64,
+    ) -> Result<Option<CleanableState>, LogError> {
+        let config = self.config();
+        if !config.cleanup_policy.compacts() {
+            return Ok(None);
+        }
+        let horizon = self.cleaner.lock().earliest_delete_horizon_ms;
+        self.compute_cleanable(&config, now_ms, upper_bound, horizon)
+            .map(Some)
+    }
+
+    fn compute_cleanable(
+        &self,
+        config: &LogConfig,
+        now_ms: i64,
+        upper_bound: i64,
+        delete_horizon_ms: Option<i64>,
+    ) -> Result<CleanableState, LogError> {
+        let segments = self.segments.load_full();
+        let log_start_offset = self.log_start_offset();
+        let active_base = segments.last().map_or(0, |s| s.base_offset);
+        let first_dirty_offset = match self.cleaner_checkpoint()? {
+            Some(c) if c >= log_start_offset && c <= active_base => c,
+            _ => log_start_offset,
+        };
+        let mut first_uncleanable_offset = active_base.min(upper_bound);
+        let sealed = &segments[..segments.len().saturating_sub(1)];
+        if config.min_compaction_lag_ms > 0 {
+            for (i, segment) in sealed.iter().enumerate() {
+                if segments[i + 1].base_offset <= first_dirty_offset {
+                    continue;
+                }
+                let newest = segment.largest_timestamp_for_retention(config)?;
+                if newest > now_ms.saturating_sub(config.min_compaction_lag_ms) {
+                    first_uncleanable_offset = first_uncleanable_offset.min(segment.base_offset);
+                    break;
+                }
+            }
+        }
+        let first_uncleanable_offset = first_uncleanable_offset.max(first_dirty_offset);
+        let (mut clean_bytes, mut dirty_bytes) = (0, 0);
+        let mut first_dirty_segment = None;
+        for (i, segment) in sealed.iter().enumerate() {
+            let next_base = segments[i + 1].base_offset;
+            if next_base <= log_start_offset {
+                continue;
+            }
+            if next_base <= first_dirty_offset {
+                clean_bytes += segment.size();
+            } else if segment.base_offset < first_uncleanable_offset {
+                dirty_bytes += segment.size();
+                first_dirty_segment.get_or_insert(segment);
+            }
+        }
+        let mut must_clean = delete_horizon_ms.is_some_and(|h| h <= now_ms);
+        if let (Some(segment), true) =
+            (first_dirty_segment, config.max_compaction_lag_ms < i64::MAX)
+        {
+            let mut first_timestamp = None;
+            segment.for_each_header_from_start(|b| {
+                if b.header.last_offset() < first_dirty_offset {
+                    return true;
+                }
+                first_timestamp = Some(b.header.max_timestamp);
+                false
+            })?;
+            must_clean |= first_timestamp
+                .is_some_and(|ts| now_ms.saturating_sub(ts) > config.max_compaction_lag_ms);
+        }
+        Ok(CleanableState {
+            first_dirty_offset,
+            first_uncleanable_offset,
+            clean_bytes,
+            dirty_bytes,
+            must_clean,
+        })
+    }
+
+    /// Compacts the log once (see [`crate::cleaner`]): builds the offset map over the dirty
+    /// section below `upper_bound`, rewrites the sealed segments up to where the map ends and
+    /// moves the cleaner checkpoint there. Returns `None` when there was nothing to do (the
+    /// policy does not compact, nothing is dirty, another clean of this log is running, or the
+    /// log changed under the clean).
+    pub fn clean(
+        &self,
+        now_ms: i64,
+        upper_bound: i64,
+        cleaner: &CleanerConfig,
+    ) -> Result<Option<CleanStats>, LogError> {
+        let Some(mut state) = self.cleaner.try_lock() else {
+            return Ok(None);
+        };
+        if self.poisoned.lock().is_some() || self.closed.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let config = self.config();
+        if !config.cleanup_policy.compacts() {
+            return Ok(None);
+        }
+        let cleanable = self.compute_cleanable(
+            &config,
+            now_ms,
+            upper_bound,
+            state.earliest_delete_horizon_ms,
+        )?;
+        if cleanable.dirty_bytes == 0 && !cleanable.must_clean {
+            return Ok(None);
+        }
+        let segments = self.segments.load_full();
+        let Some(map) = self.build_offset_map(&segments, &cleanable, cleaner)? else {
+            return Ok(None);
+        };
+        let end = map.latest_offset() + 1;
+        let last_offsets = self.writer.lock().producers.last_offsets();
+        let groups = group_segments(&segments, self.log_start_offset(), end, &config);
+        let mut stats = CleanStats {
+            first_dirty_offset: cleanable.first_dirty_offset,
+            cleaned_up_to: end,
+            map_entries: map.len(),
+            map_memory_bytes: map.memory_bytes(),
+            ..CleanStats::default()
+        };
+        let mut counts = FilterCounts::default();
+        for group in groups {
+            stats.segments_before += group.len();
+            stats.bytes_before += group.iter().map(|s| s.size()).sum::<u64>();
+            let ctx = FilterContext {
+                map: &map,
+                now_ms,
+                delete_retention_ms: config.delete_retention_ms,
+                last_batch_of_producer: false,
+            };
+            self.write_cleaned(&group, &ctx, &last_offsets, &mut counts)?;
+            let Some(new_segment) = self.swap_in(&group, &config)? else {
+                tracing::info!(partition = %self.tp, "log changed during cleaning; will retry");
+                return Ok(None);
+            };
+            stats.segments_after += 1;
+            stats.bytes_after += new_segment.size();
+        }
+        drop(map);
+        {
+            let _writer = self.writer.lock();
+            let active_base = self.active_segment().base_offset;
+            if end <= active_base && end >= self.log_start_offset() {
+                write_offset(&self.dir, CLEANER_CHECKPOINT, &self.tp, end)
+                    .map_err(|e| self.poison(e))?;
+            }
+        }
+        state.earliest_delete_horizon_ms = counts.earliest_delete_horizon_ms;
+        stats.records_read = counts.records_read;
+        stats.records_removed = counts.records_removed;
+        stats.records_without_key = counts.records_without_key;
+        if counts.records_without_key > 0 {
+            tracing::warn!(partition = %self.tp, records = counts.records_without_key, "removed records without a key from a compacted log");
+        }
+        tracing::info!(
+            partition = %self.tp,
+            first_dirty_offset = stats.first_dirty_offset,
+            cleaned_up_to = stats.cleaned_up_to,
+            segments_before = stats.segments_before,
+            segments_after = stats.segments_after,
+            bytes_before = stats.bytes_before,
+            bytes_after = stats.bytes_after,
+            records_removed = stats.records_removed,
+            "cleaned log"
+        );
+        Ok(Some(stats))
+    }
+
+    /// Key → latest offset over the dirty section, stopping when the map is full. `None` when
+    /// not even the first dirty batch fits the dedupe buffer.
+    fn build_offset_map(
+        &self,
+        segments: &[Arc<Segment>],
+        cleanable: &CleanableState,
+        cleaner: &CleanerConfig,
+    ) -> Result<Option<OffsetMap>, LogError> {
+        let first_dirty = cleanable.first_dirty_offset;
+        let first_uncleanable = cleanable.first_uncleanable_offset;
+        let expected_keys =
+            usize::try_from(first_uncleanable.saturating_sub(first_dirty)).unwrap_or(usize::MAX);
+        let mut map = OffsetMap::new(cleaner.dedupe_buffer_size, expected_keys);
+        // Everything below the first dirty offset is clean: judged by the map, never kept
+        // merely for lying past its end.
+        map.advance_latest_offset(first_dirty - 1);
+        let mut stopped = false;
+        let mut too_small = false;
+        for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
+            if stopped {
+                break;
+            }
+            if segments[i + 1].base_offset <= first_dirty {
+                continue;
+            }
+            if segment.base_offset >= first_uncleanable {
+                break;
+            }
+            segment.for_each_batch(|b, bytes| {
+                let h = b.header;
+                if h.last_offset() < first_dirty {
+                    return Ok(true);
+                }
+                if h.last_offset() >= first_uncleanable {
+                    stopped = true;
+                    return Ok(false);
+                }
+                if !h.is_control() {
+                    let records = usize::try_from(h.record_count).unwrap_or(0);
+                    if !map.has_room_for(records) {
+                        too_small = map.latest_offset() < first_dirty;
+                        stopped = true;
+                        return Ok(false);
+                    }
+                    let mut full = false;
+                    let keys = for_each_key(&bytes, &h, |offset, key| {
+                        if let Some(key) = key {
+                            if offset >= first_dirty && !map.put(key, offset) {
+                                full = true;
+                            }
+                        }
+                    });
+                    if let Err(e) = keys {
+                        // Its records will be kept as they are: leaving its keys out of the
+                        // map only means older values of them are kept too.
+                        tracing::warn!(partition = %self.tp, offset = h.base_offset, error = %e, "cannot read keys of a batch; keeping it");
+                    }
+                    if full {
+                        // Defensive: has_room_for said yes, so this only happens if a batch
+                        // holds more keys than it declares records. Stop before this batch's
+                        // end so none of its records are judged against a partial map.
+                        stopped = true;
+                        return Ok(false);
+                    }
+                }
+                map.advance_latest_offset(h.last_offset());
+                Ok(true)
+            })?;
+        }
+        if too_small {
+            tracing::warn!(partition = %self.tp, offset = first_dirty, "log.cleaner.dedupe.buffer.size cannot hold the keys of one batch; not cleaning");
+            return Ok(None);
+        }
+        Ok(Some(map))
+    }
+
+    /// Writes the cleaned copy of `group` to `<base>.log.cleaned` and fsyncs it.
+    fn write_cleaned(
+        &self,
+        group: &[Arc<Segment>],
+        ctx: &FilterContext<'_>,
+        last_offsets: &HashMap<i64, i64>,
+        counts: &mut FilterCounts,
+    ) -> Result<(), LogError> {
+        let path = crate::cleaner::cleaned_path(&self.dir, group[0].base_offset);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| LogError::io(&path, e))?;
+        let mut out = BufWriter::with_capacity(1024 * 1024, file);
+        let result = (|| {
+            for segment in group {
+                segment.for_each_batch(|b, bytes| {
+                    let h = b.header;
+                    let ctx = FilterContext {
+                        last_batch_of_producer: h.has_producer_id()
+                            && last_offsets.get(&h.producer_id) == Some(&h.last_offset()),
+                        ..*ctx
+                    };
+                    let written = match filter_batch(&bytes, &h, &ctx, counts) {
+                        Ok(Filtered::Keep) => out.write_all(&bytes),
+                        Ok(Filtered::Drop) => Ok(()),
+                        Ok(Filtered::Rewrite(new)) => out.write_all(&new),
+                        Err(e) => {
+                            tracing::warn!(partition = %self.tp, offset = h.base_offset, error = %e, "cannot filter a batch; keeping it");
+                            out.write_all(&bytes)
+                        }
+                    };
+                    written.map_err(|e| LogError::io(&path, e))?;
+                    Ok(true)
+                })?;
+            }
+            let file = out
+                .into_inner()
+                .map_err(|e| LogError::io(&path, e.into_error()))?;
+            file.sync_all().map_err(|e| LogError::io(&path, e))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&path);
+        }
+        result
+    }
+
+    /// Replaces `group` with its cleaned copy if the group is still part of the log; `None`
+    /// (and the `.cleaned` file removed) when it is not.
+    fn swap_in(
+        &self,
+        group: &[Arc<Segment>],
+        config: &LogConfig,
+    ) -> Result<Option<Arc<Segment>>, LogError> {
+        let base = group[0].base_offset;
+        let _writer = self.writer.lock();
+        let current = self.segments.load_full();
+        let position = current.iter().position(|s| Arc::ptr_eq(s, &group[0]));
+        let still_there = position.is_some_and(|p| {
+            p + group.len() < current.len()
+                && group
+                    .iter()
+                    .zip(&current[p..])
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        let writable = self.poisoned.lock().is_none() && !self.closed.load(Ordering::Acquire);
+        let (Some(p), true, true) = (position, still_there, writable) else {
+            let path = crate::cleaner::cleaned_path(&self.dir, base);
+            fs::remove_file(&path).map_err(|e| LogError::io(&path, e))?;
+            return Ok(None);
+        };
+        // Readers that still hold the old segments must find their indexes in memory once
+        // the files are gone.
+        for segment in group {
+            segment.ensure_indexes(config)?;
+        }
+        let segment = complete_swap(&self.dir, base, group, config).map_err(|e| self.poison(e))?;
+        let segment = Arc::new(segment);
+        let mut list: Vec<Arc<Segment>> = current.to_vec();
+        list.splice(p..p + group.len(), [Arc::clone(&segment)]);
+        self.segments.store(Arc::new(list));
+        Ok(Some(segment))
+    }
+
+    /// A truncation below the cleaner checkpoint makes what follows dirty again.
+    pub(super) fn truncate_cleaner_checkpoint(&self, offset: i64) -> Result<(), LogError> {
+        if self.cleaner_checkpoint()?.is_some_and(|c| c > offset) {
+            write_offset(&self.dir, CLEANER_CHECKPOINT, &self.tp, offset)
+                .map_err(|e| self.poison(e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sealed segments from the one holding the log start offset up to the one holding `end - 1`,
+/// grouped so that each group's combined size fits `segment.bytes` and its offsets fit the
+/// indexes' 32-bit relative offsets (Kafka's `groupSegmentsBySize`).
+fn group_segments(
+    segments: &[Arc<Segment>],
+    log_start_offset: i64,
+    end: i64,
+    config: &LogConfig,
+) -> Vec<Vec<Arc<Segment>>> {
+    let mut groups: Vec<Vec<Arc<Segment>>> = Vec::new();
+    let mut size = 0u64;
+    for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
+        let next_base = segments[i + 1].base_offset;
+        if next_base <= log_start_offset {
+            continue;
+        }
+        if segment.base_offset >= end {
+            break;
+        }
+        let fits = groups.last().is_some_and(|g| {
+            size + segment.size() <= config.segment_bytes
+                && next_base - 1 - g[0].base_offset <= i64::from(i32::MAX)
+        });
+        if fits {
+            size += segment.size();
+            groups
+                .last_mut()
+                .expect("checked")
+                .push(Arc::clone(segment));
+        } else {
+            size = segment.size();
+            groups.push(vec![Arc::clone(segment)]);
+        }
+    }
+    groups
+}
