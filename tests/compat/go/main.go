@@ -78,6 +78,10 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "unknown client %q (known: %s)\n", args[0], strings.Join(names(clients), ", "))
 		return exitUsage
 	}
+	if args[1] == "group-member" {
+		// Not a scenario: a long-running group member the harness drives (group.go).
+		return runGroupMember(args[0])
+	}
 	run, ok := scenarios[args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "unknown scenario %q (known: %s)\n", args[1], strings.Join(names(scenarios), ", "))

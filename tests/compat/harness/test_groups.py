@@ -20,7 +20,7 @@ import group_members as gm
 import scenario_data as data
 from test_external_clients import DRIVERS, broker_supports_groups
 
-CLIENTS = ["java", "kafka-python", "confluent-kafka", "aiokafka"]
+CLIENTS = ["java", "franz-go", "sarama", "kafka-python", "confluent-kafka", "aiokafka"]
 GROUP_SCENARIOS = ["group-seed", "group-share-leave", "group-kill", "group-resume", "group-restart", "group-two-groups"]
 # The scenarios that rebalance with cooperative-sticky (incremental) instead of range (eager), for
 # the clients that have it; everything else uses range.
