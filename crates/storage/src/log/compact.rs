@@ -8,8 +8,9 @@
 //! then the clean stops without touching anything).
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use crate::checkpoint::{read_offset, write_offset};
 use crate::cleaner::filter::{filter_batch, for_each_key, FilterContext, FilterCounts, Filtered};
 use crate::cleaner::offset_map::OffsetMap;
 use crate::cleaner::{
-    complete_swap, CleanStats, CleanableState, CleanerConfig, CLEANER_CHECKPOINT,
+    cleaned_path, complete_swap, CleanStats, CleanableState, CleanerConfig, CLEANER_CHECKPOINT,
 };
 use crate::config::LogConfig;
 use crate::error::LogError;
@@ -167,7 +168,7 @@ impl PartitionLog {
         };
         let end = map.latest_offset() + 1;
         let last_offsets = self.writer.lock().producers.last_offsets();
-        let groups = group_segments(&segments, self.log_start_offset(), end, &config);
+        let candidates = cleanable_segments(&segments, self.log_start_offset(), end);
         let mut stats = CleanStats {
             first_dirty_offset: cleanable.first_dirty_offset,
             cleaned_up_to: end,
@@ -175,17 +176,25 @@ impl PartitionLog {
             map_memory_bytes: map.memory_bytes(),
             ..CleanStats::default()
         };
+        let ctx = FilterContext {
+            map: &map,
+            now_ms,
+            delete_retention_ms: config.delete_retention_ms,
+            last_batch_of_producer: false,
+        };
         let mut counts = FilterCounts::default();
-        for group in groups {
+        let mut next = 0;
+        while next < candidates.len() {
+            let group = self.write_cleaned_group(
+                &candidates[next..],
+                &ctx,
+                &last_offsets,
+                &config,
+                &mut counts,
+            )?;
+            next += group.len();
             stats.segments_before += group.len();
             stats.bytes_before += group.iter().map(|s| s.size()).sum::<u64>();
-            let ctx = FilterContext {
-                map: &map,
-                now_ms,
-                delete_retention_ms: config.delete_retention_ms,
-                last_batch_of_producer: false,
-            };
-            self.write_cleaned(&group, &ctx, &last_offsets, &mut counts)?;
             let Some(new_segment) = self.swap_in(&group, &config)? else {
                 tracing::info!(partition = %self.tp, "log changed during cleaning; will retry");
                 return Ok(None);
@@ -299,53 +308,96 @@ impl PartitionLog {
         Ok(Some(map))
     }
 
-    /// Writes the cleaned copy of `group` to `<base>.log.cleaned` and fsyncs it.
-    fn write_cleaned(
+    /// Writes the cleaned copy of the next group of `candidates` (sealed segments with the
+    /// base offset of the segment after each) to `<base>.log.cleaned`, fsyncs it and returns
+    /// the group. A group takes consecutive segments while their cleaned output fits
+    /// `segment.bytes` and their offsets fit the indexes' 32-bit relative offsets (Kafka groups
+    /// by input size, so its first clean of a log never merges; measuring the output merges at
+    /// once, at the cost of filtering again the one segment that did not fit).
+    fn write_cleaned_group(
         &self,
-        group: &[Arc<Segment>],
+        candidates: &[(Arc<Segment>, i64)],
         ctx: &FilterContext<'_>,
         last_offsets: &HashMap<i64, i64>,
+        config: &LogConfig,
         counts: &mut FilterCounts,
-    ) -> Result<(), LogError> {
-        let path = crate::cleaner::cleaned_path(&self.dir, group[0].base_offset);
+    ) -> Result<Vec<Arc<Segment>>, LogError> {
+        let base = candidates[0].0.base_offset;
+        let path = cleaned_path(&self.dir, base);
         let file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)
             .map_err(|e| LogError::io(&path, e))?;
-        let mut out = BufWriter::with_capacity(1024 * 1024, file);
         let result = (|| {
-            for segment in group {
-                segment.for_each_batch(|b, bytes| {
-                    let h = b.header;
-                    let ctx = FilterContext {
-                        last_batch_of_producer: h.has_producer_id()
-                            && last_offsets.get(&h.producer_id) == Some(&h.last_offset()),
-                        ..*ctx
-                    };
-                    let written = match filter_batch(&bytes, &h, &ctx, counts) {
-                        Ok(Filtered::Keep) => out.write_all(&bytes),
-                        Ok(Filtered::Drop) => Ok(()),
-                        Ok(Filtered::Rewrite(new)) => out.write_all(&new),
-                        Err(e) => {
-                            tracing::warn!(partition = %self.tp, offset = h.base_offset, error = %e, "cannot filter a batch; keeping it");
-                            out.write_all(&bytes)
-                        }
-                    };
-                    written.map_err(|e| LogError::io(&path, e))?;
-                    Ok(true)
-                })?;
+            let mut group = Vec::new();
+            let mut written = 0u64;
+            for (segment, next_base) in candidates {
+                if !group.is_empty() && next_base - 1 - base > i64::from(i32::MAX) {
+                    break;
+                }
+                let counts_before = *counts;
+                let size =
+                    self.write_cleaned_segment(&file, &path, segment, ctx, last_offsets, counts)?;
+                if !group.is_empty() && written + size > config.segment_bytes {
+                    // Undo this segment's output; it starts the next group.
+                    *counts = counts_before;
+                    file.set_len(written).map_err(|e| LogError::io(&path, e))?;
+                    (&file)
+                        .seek(SeekFrom::Start(written))
+                        .map_err(|e| LogError::io(&path, e))?;
+                    break;
+                }
+                written += size;
+                group.push(Arc::clone(segment));
             }
-            let file = out
-                .into_inner()
-                .map_err(|e| LogError::io(&path, e.into_error()))?;
-            file.sync_all().map_err(|e| LogError::io(&path, e))
+            file.sync_all().map_err(|e| LogError::io(&path, e))?;
+            Ok(group)
         })();
         if result.is_err() {
             let _ = fs::remove_file(&path);
         }
         result
+    }
+
+    /// Appends the cleaned batches of one segment to `file`; returns the bytes written.
+    fn write_cleaned_segment(
+        &self,
+        file: &File,
+        path: &Path,
+        segment: &Segment,
+        ctx: &FilterContext<'_>,
+        last_offsets: &HashMap<i64, i64>,
+        counts: &mut FilterCounts,
+    ) -> Result<u64, LogError> {
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut written = 0u64;
+        segment.for_each_batch(|b, bytes| {
+            let h = b.header;
+            let ctx = FilterContext {
+                last_batch_of_producer: h.has_producer_id()
+                    && last_offsets.get(&h.producer_id) == Some(&h.last_offset()),
+                ..*ctx
+            };
+            let kept: &[u8] = match filter_batch(&bytes, &h, &ctx, counts) {
+                Ok(Filtered::Keep) => &bytes,
+                Ok(Filtered::Drop) => &[],
+                Ok(Filtered::Rewrite(new)) => {
+                    written += new.len() as u64;
+                    return out.write_all(&new).map(|()| true).map_err(|e| LogError::io(path, e));
+                }
+                Err(e) => {
+                    tracing::warn!(partition = %self.tp, offset = h.base_offset, error = %e, "cannot filter a batch; keeping it");
+                    &bytes
+                }
+            };
+            written += kept.len() as u64;
+            out.write_all(kept).map_err(|e| LogError::io(path, e))?;
+            Ok(true)
+        })?;
+        out.flush().map_err(|e| LogError::io(path, e))?;
+        Ok(written)
     }
 
     /// Replaces `group` with its cleaned copy if the group is still part of the log; `None`
@@ -368,7 +420,7 @@ impl PartitionLog {
         });
         let writable = self.poisoned.lock().is_none() && !self.closed.load(Ordering::Acquire);
         let (Some(p), true, true) = (position, still_there, writable) else {
-            let path = crate::cleaner::cleaned_path(&self.dir, base);
+            let path = cleaned_path(&self.dir, base);
             fs::remove_file(&path).map_err(|e| LogError::io(&path, e))?;
             return Ok(None);
         };
@@ -396,38 +448,16 @@ impl PartitionLog {
 }
 
 /// Sealed segments from the one holding the log start offset up to the one holding `end - 1`,
-/// grouped so that each group's combined size fits `segment.bytes` and its offsets fit the
-/// indexes' 32-bit relative offsets (Kafka's `groupSegmentsBySize`).
-fn group_segments(
+/// each with the base offset of the segment after it.
+fn cleanable_segments(
     segments: &[Arc<Segment>],
     log_start_offset: i64,
     end: i64,
-    config: &LogConfig,
-) -> Vec<Vec<Arc<Segment>>> {
-    let mut groups: Vec<Vec<Arc<Segment>>> = Vec::new();
-    let mut size = 0u64;
-    for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
-        let next_base = segments[i + 1].base_offset;
-        if next_base <= log_start_offset {
-            continue;
-        }
-        if segment.base_offset >= end {
-            break;
-        }
-        let fits = groups.last().is_some_and(|g| {
-            size + segment.size() <= config.segment_bytes
-                && next_base - 1 - g[0].base_offset <= i64::from(i32::MAX)
-        });
-        if fits {
-            size += segment.size();
-            groups
-                .last_mut()
-                .expect("checked")
-                .push(Arc::clone(segment));
-        } else {
-            size = segment.size();
-            groups.push(vec![Arc::clone(segment)]);
-        }
-    }
-    groups
+) -> Vec<(Arc<Segment>, i64)> {
+    segments
+        .windows(2)
+        .filter(|pair| pair[1].base_offset > log_start_offset)
+        .take_while(|pair| pair[0].base_offset < end)
+        .map(|pair| (Arc::clone(&pair[0]), pair[1].base_offset))
+        .collect()
 }
