@@ -20,7 +20,7 @@ import group_members as gm
 import scenario_data as data
 from test_external_clients import DRIVERS, broker_supports_groups
 
-CLIENTS = ["java", "franz-go", "sarama", "kafka-python", "confluent-kafka", "aiokafka"]
+CLIENTS = ["java", "kafkajs", "franz-go", "sarama", "kafka-python", "confluent-kafka", "aiokafka"]
 GROUP_SCENARIOS = ["group-seed", "group-share-leave", "group-kill", "group-resume", "group-restart", "group-two-groups"]
 # The scenarios that rebalance with cooperative-sticky (incremental) instead of range (eager), for
 # the clients that have it; everything else uses range.
@@ -32,6 +32,9 @@ COOPERATIVE = {
     ("java", "group-kill"),
     ("confluent-kafka", "group-kill"),
 }
+# The assignor of the scenarios that do not ask for cooperative-sticky: range, which every client
+# has, except for kafkajs, whose own assigner is its round robin (node/group.js).
+EAGER = {"kafkajs": "roundrobin"}
 PARTITIONS = [0, 1, 2]
 
 
@@ -52,7 +55,8 @@ def group_env(ctx, request):
     made: list[gm.Member] = []
     test_name = request.node.callspec.id if hasattr(request.node, "callspec") else request.node.name
 
-    def member(client: str, name: str, group: str, assignor: str = "range") -> gm.Member:
+    def member(client: str, name: str, group: str, assignor: str | None = None) -> gm.Member:
+        assignor = assignor or EAGER.get(client, "range")
         env = dict(
             os.environ,
             BOOTSTRAP=ctx.bootstrap,
@@ -192,7 +196,7 @@ def group_share_leave(ctx, member, client):
     takes over everything without loss or redelivery."""
     create_topic(ctx, 3)
     group = f"share-{ctx.run_id}"
-    assignor = "cooperative-sticky" if (client, "group-share-leave") in COOPERATIVE else "range"
+    assignor = "cooperative-sticky" if (client, "group-share-leave") in COOPERATIVE else None
     a = member(client, "a", group, assignor)
     a.wait_for(owns(PARTITIONS), "a owns the three partitions")
     b = member(client, "b", group, assignor)
@@ -215,7 +219,7 @@ def group_kill(ctx, member, client):
     may come twice)."""
     create_topic(ctx, 3)
     group = f"kill-{ctx.run_id}"
-    assignor = "cooperative-sticky" if (client, "group-kill") in COOPERATIVE else "range"
+    assignor = "cooperative-sticky" if (client, "group-kill") in COOPERATIVE else None
     a = member(client, "a", group, assignor)
     a.wait_for(owns(PARTITIONS), "a owns the three partitions")
     b = member(client, "b", group, assignor)
@@ -313,3 +317,46 @@ def test_group(client, scenario, ctx, group_env, record_property):
     started = time.monotonic()
     SCENARIO_FUNCS[scenario](ctx, group_env, client)
     print(f"{client} {scenario}: {time.monotonic() - started:.1f} s")
+
+
+# The mixed group: one member of each of three client families in one group, with an assignor
+# they all speak. Java and librdkafka both have "range"; kafkajs has only its own
+# "RoundRobinAssigner", so its driver defines a range assigner under the protocol name "range"
+# (node/group.js). Kafka picks the protocol every member lists, so the group agrees on "range".
+# kafkajs joins first, so that it is the leader and its assigner computes the three-member
+# assignment; when it leaves, Java or librdkafka becomes the leader.
+MIXED = ["kafkajs", "java", "confluent-kafka"]
+
+
+def test_group_mixed(ctx, group_env, record_property):
+    record_property("client", "+".join(MIXED))
+    record_property("scenario", "group-mixed")
+    started = time.monotonic()
+    create_topic(ctx, 3)
+    group = f"mixed-{ctx.run_id}"
+    first_member = group_env(MIXED[0], "m", group, "range")
+    first_member.wait_for(owns(PARTITIONS), f"{first_member.name} owns the three partitions")
+    members = [first_member] + [group_env(client, "m", group, "range") for client in MIXED[1:]]
+
+    def one_each(_m):
+        sets = [m.owned() for m in members]
+        return all(len(s) == 1 for s in sets) and set().union(*sets) == set(PARTITIONS)
+
+    members[0].wait_for(one_each, "each of the three members owns one partition")
+    last_join = [e for e in first_member.events if e["event"] == "assigned"][-1]
+    assert last_join.get("leader") is True, f"{first_member.name} was not the leader: {last_join}"
+    first = produce(ctx, batch("one"))
+    members[0].wait_for(seen(*members)(first), "the first batch read by the group")
+    for m in members:
+        assert m.records(), f"{m.name} read nothing"
+    # kafkajs leaves; Java and librdkafka share its partition between them.
+    leaving, stay = members[0], members[1:]
+    wait_committed(leaving, first, f"{leaving.name} committed what it read")
+    leaving.stop()
+    stay[0].wait_for(shares(*stay), "java and librdkafka share the three partitions")
+    second = produce(ctx, batch("two"))
+    stay[0].wait_for(seen(*stay)(second), "the second batch read by java and librdkafka")
+    for m in stay:
+        m.stop()
+    check_all(members, {**first, **second})
+    print(f"group-mixed: {time.monotonic() - started:.1f} s")

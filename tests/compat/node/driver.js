@@ -15,6 +15,7 @@
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 const scenarios = require('./scenarios')
+const { groupMember } = require('./group')
 const { Unsupported } = require('./support')
 
 const EXIT = { passed: 0, failed: 1, usage: 2, unsupported: 3 }
@@ -30,6 +31,10 @@ async function main(argv) {
   if (client !== 'kafkajs') {
     console.error(`unknown client ${client}: this driver is for kafkajs`)
     return EXIT.usage
+  }
+  if (name === 'group-member') {
+    // Not a scenario: a long-running group member the harness drives (group.js).
+    return groupMember(process.env)
   }
   const run = scenarios[name]
   if (!run) {
