@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 
+use crate::consumer_group::{ConsumerGroup, ConsumerGroupConfig};
 use crate::error::GroupError;
 use crate::group::{ClassicGroup, GroupState, Member};
 use crate::messages::{
@@ -34,6 +35,10 @@ pub struct GroupCoordinator {
     /// The caller's source of uniqueness (random bytes drawn at broker start-up), so member ids
     /// stay unique across restarts without this machine reading a random source itself.
     member_id_seed: u128,
+    /// KIP-848 consumer groups; an id is either here or in `groups`, never both.
+    pub(crate) consumer_groups: HashMap<String, ConsumerGroup>,
+    /// `group.consumer.*` settings.
+    pub(crate) consumer_config: ConsumerGroupConfig,
 }
 
 impl GroupCoordinator {
@@ -117,6 +122,10 @@ impl GroupCoordinator {
             return Reply::Now(Err(GroupError::InvalidSessionTimeout {
                 session_timeout_ms: req.session_timeout_ms,
             }));
+        }
+        if self.consumer_groups.contains_key(&req.group_id) {
+            // Classic members cannot join a KIP-848 group (no online migration here).
+            return Reply::Now(Err(GroupError::InconsistentGroupProtocol));
         }
         if !self.groups.contains_key(&req.group_id) {
             if !req.member_id.is_empty() {
@@ -583,7 +592,8 @@ impl GroupCoordinator {
     }
 
     /// Runs the timers due at `now_ms`: expired sessions and KIP-394 places, rebalance
-    /// deadlines (including the initial delay) and sync deadlines.
+    /// deadlines (including the initial delay) and sync deadlines; for consumer groups,
+    /// expired sessions and missed revocation deadlines.
     pub fn poll(&mut self, now_ms: i64) -> Outcome {
         let mut out = Outcome::default();
         let mut group_ids: Vec<String> = self.groups.keys().cloned().collect();
@@ -595,6 +605,7 @@ impl GroupCoordinator {
             self.poll_group(&mut group, now_ms, &mut out);
             self.groups.insert(group_id, group);
         }
+        self.poll_consumer_groups(now_ms, &mut out.records);
         out
     }
 

@@ -4,10 +4,12 @@
 //! - [`group`]: [`GroupState`] and its transitions, [`ClassicGroup`], [`Member`].
 //! - [`coordinator`]: [`GroupCoordinator`] — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, timers.
 //! - [`lifecycle`]: DeleteGroups and offset expiry (`offsets.retention.minutes`).
+//! - [`consumer_group`]: KIP-848 consumer groups (ConsumerGroupHeartbeat/Describe).
 //! - [`offsets`]: OffsetCommit, OffsetFetch, OffsetDelete and `replay`.
 //! - [`record`]: the `__consumer_offsets` key/value byte layout (Kafka's).
 //! - [`error`]: [`GroupError`] and its mapping to Kafka error codes.
 
+pub mod consumer_group;
 pub mod coordinator;
 pub mod error;
 pub mod group;
@@ -17,6 +19,11 @@ pub mod offsets;
 pub mod record;
 pub mod txn;
 
+pub use consumer_group::{
+    Assignment, ConsumerGroup, ConsumerGroupConfig, ConsumerGroupDescription,
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ConsumerGroupMember,
+    ConsumerGroupRecord, ConsumerGroupState, DescribedMember, GroupType, ListedGroup, MemberState,
+};
 pub use coordinator::GroupCoordinator;
 pub use error::GroupError;
 pub use group::{ClassicGroup, GroupState, Member};

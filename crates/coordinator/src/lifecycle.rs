@@ -16,6 +16,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::consumer_group::heartbeat::member_tombstones;
+use crate::consumer_group::ConsumerGroupRecord;
 use crate::coordinator::GroupCoordinator;
 use crate::error::GroupError;
 use crate::group::GroupState;
@@ -89,7 +91,7 @@ impl GroupCoordinator {
             }
             Some(_) => {}
             None if self.offsets.contains_key(group_id) => {}
-            None => return Err(GroupError::GroupIdNotFound),
+            None => return self.delete_consumer_group(group_id, records),
         }
         self.tombstone_offsets(group_id, records);
         self.groups.remove(group_id);
@@ -98,6 +100,53 @@ impl GroupCoordinator {
             value: None,
         });
         Ok(())
+    }
+
+    /// DeleteGroups for a KIP-848 group: only without members.
+    fn delete_consumer_group(
+        &mut self,
+        group_id: &str,
+        records: &mut Vec<CoordinatorRecord>,
+    ) -> Result<(), GroupError> {
+        let group = self
+            .consumer_groups
+            .get(group_id)
+            .ok_or(GroupError::GroupIdNotFound)?;
+        if !group.members.is_empty() {
+            return Err(GroupError::NonEmptyGroup);
+        }
+        self.tombstone_offsets(group_id, records);
+        self.remove_consumer_group(group_id, records);
+        Ok(())
+    }
+
+    /// Forgets a consumer group, writing its tombstones in Kafka's order: each member's, then
+    /// the target assignment epoch, the subscription metadata and the group epoch.
+    fn remove_consumer_group(&mut self, group_id: &str, records: &mut Vec<CoordinatorRecord>) {
+        let Some(group) = self.consumer_groups.remove(group_id) else {
+            return;
+        };
+        for member_id in group.members.keys() {
+            records.extend(member_tombstones(group_id, member_id));
+        }
+        let group_id = group_id.to_string();
+        records.extend(
+            [
+                ConsumerGroupRecord::TargetAssignmentMetadata {
+                    group_id: group_id.clone(),
+                    assignment_epoch: None,
+                },
+                ConsumerGroupRecord::PartitionMetadata {
+                    group_id: group_id.clone(),
+                    topics: None,
+                },
+                ConsumerGroupRecord::GroupMetadata {
+                    group_id,
+                    epoch: None,
+                },
+            ]
+            .map(CoordinatorRecord::ConsumerGroup),
+        );
     }
 
     /// Tombstones (and forgets) every committed offset of the group.
@@ -123,6 +172,7 @@ impl GroupCoordinator {
         let mut records = Vec::new();
         let mut group_ids: BTreeSet<String> = self.offsets.keys().cloned().collect();
         group_ids.extend(self.groups.keys().cloned());
+        group_ids.extend(self.consumer_groups.keys().cloned());
         for group_id in group_ids {
             let Some((expiry, subscribed)) = self.expiry_of(&group_id) else {
                 continue;
@@ -160,6 +210,9 @@ impl GroupCoordinator {
     /// How the group's offsets age, and the topics its members subscribe to (never expired).
     /// `None` when the group is being removed.
     fn expiry_of(&self, group_id: &str) -> Option<(Expiry, BTreeSet<String>)> {
+        if let Some(subscribed) = self.consumer_group_subscriptions(group_id) {
+            return Some((Expiry::After(None), subscribed));
+        }
         let expiry = match self.groups.get(group_id) {
             None => Expiry::After(None),
             Some(group) if group.state == GroupState::Dead => return None,
@@ -186,7 +239,16 @@ impl GroupCoordinator {
                     value: None,
                 });
             }
-            Some(_) | None => {}
+            Some(_) => {}
+            None => {
+                if self
+                    .consumer_groups
+                    .get(group_id)
+                    .is_some_and(|g| g.members.is_empty())
+                {
+                    self.remove_consumer_group(group_id, records);
+                }
+            }
         }
     }
 }

@@ -67,30 +67,36 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
-        match self.groups.get_mut(group_id) {
-            None if generation_id < 0 => {
-                // A "simple" consumer group: created on its first offset commit.
-                let group = ClassicGroup::new(group_id.to_string(), now_ms);
-                self.groups.insert(group_id.to_string(), group);
-            }
-            None => return Err(GroupError::IllegalGeneration),
-            Some(group) if group.state == GroupState::Dead => {
-                return Err(GroupError::CoordinatorNotAvailable)
-            }
-            Some(group) if generation_id < 0 && member_id.is_empty() => {
-                if !group.is_empty() {
-                    // Tools (kafka-consumer-groups --reset-offsets) rely on this refusal.
-                    return Err(GroupError::UnknownMemberId);
+        if let Some(check) = self.validate_consumer_group_commit(group_id, member_id, generation_id)
+        {
+            // A KIP-848 group: `generation_id` carries the member epoch.
+            check?;
+        } else {
+            match self.groups.get_mut(group_id) {
+                None if generation_id < 0 => {
+                    // A "simple" consumer group: created on its first offset commit.
+                    let group = ClassicGroup::new(group_id.to_string(), now_ms);
+                    self.groups.insert(group_id.to_string(), group);
                 }
-            }
-            Some(group) => {
-                validate_member(group, member_id, group_instance_id, generation_id)?;
-                if group.state == GroupState::CompletingRebalance {
-                    // The assignment of this generation is not known yet: rejoin first.
-                    return Err(GroupError::RebalanceInProgress);
+                None => return Err(GroupError::IllegalGeneration),
+                Some(group) if group.state == GroupState::Dead => {
+                    return Err(GroupError::CoordinatorNotAvailable)
                 }
-                if let Some(member) = group.members.get_mut(member_id) {
-                    member.last_heartbeat_ms = now_ms;
+                Some(group) if generation_id < 0 && member_id.is_empty() => {
+                    if !group.is_empty() {
+                        // Tools (kafka-consumer-groups --reset-offsets) rely on this refusal.
+                        return Err(GroupError::UnknownMemberId);
+                    }
+                }
+                Some(group) => {
+                    validate_member(group, member_id, group_instance_id, generation_id)?;
+                    if group.state == GroupState::CompletingRebalance {
+                        // The assignment of this generation is not known yet: rejoin first.
+                        return Err(GroupError::RebalanceInProgress);
+                    }
+                    if let Some(member) = group.members.get_mut(member_id) {
+                        member.last_heartbeat_ms = now_ms;
+                    }
                 }
             }
         }
@@ -176,10 +182,16 @@ impl GroupCoordinator {
             return Err(GroupError::CoordinatorNotAvailable);
         }
         let has_members = group.is_some_and(|g| !g.is_empty());
+        // Consumer groups know their subscriptions: only subscribed topics are protected.
+        let subscribed = self.consumer_group_subscriptions(group_id);
         let mut results = Vec::with_capacity(partitions.len());
         let mut records = Vec::new();
         for (topic, partition) in partitions {
-            let error = if has_members {
+            let protected = match &subscribed {
+                Some(topics) => topics.contains(topic),
+                None => has_members,
+            };
+            let error = if protected {
                 Some(GroupError::GroupSubscribedToTopic)
             } else {
                 let removed = self
@@ -248,6 +260,7 @@ impl GroupCoordinator {
                 // Offsets have tombstones of their own (DeleteGroups writes both).
                 self.groups.remove(group_id);
             }
+            CoordinatorRecord::ConsumerGroup(record) => self.replay_consumer_group(record, now_ms),
         }
     }
 }

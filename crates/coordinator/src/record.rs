@@ -7,6 +7,7 @@
 //! Keys start with an int16 version that also tells the record type:
 //! - 0 or 1 — offset commit: `group string, topic string, partition int32`. We write 1.
 //! - 2 — group metadata: `group string`.
+//! - 3 to 8 — KIP-848 consumer-group records, laid out in [`crate::consumer_group::record`].
 //!
 //! Values start with an int16 version. A null value (no bytes at all) is a tombstone: the offset
 //! was deleted, or the group was removed.
@@ -23,6 +24,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::consumer_group::ConsumerGroupRecord;
 use crate::error::GroupError;
 
 /// The committed position of one partition.
@@ -101,6 +103,8 @@ pub enum CoordinatorRecord {
         /// The generation, or `None` when the group was removed.
         value: Option<GroupMetadataValue>,
     },
+    /// A KIP-848 consumer-group record (key types 3 to 8).
+    ConsumerGroup(ConsumerGroupRecord),
 }
 
 const OFFSET_COMMIT_KEY_VERSION: i16 = 1;
@@ -135,6 +139,7 @@ impl CoordinatorRecord {
         match self {
             CoordinatorRecord::OffsetCommit { group_id, .. }
             | CoordinatorRecord::GroupMetadata { group_id, .. } => group_id,
+            CoordinatorRecord::ConsumerGroup(record) => record.group_id(),
         }
     }
 
@@ -157,6 +162,7 @@ impl CoordinatorRecord {
                 buf.put_i16(GROUP_METADATA_KEY_VERSION);
                 put_string(&mut buf, group_id);
             }
+            CoordinatorRecord::ConsumerGroup(record) => return record.key_bytes(),
         }
         buf.freeze()
     }
@@ -202,6 +208,7 @@ impl CoordinatorRecord {
                     put_bytes(&mut buf, &member.assignment);
                 }
             }
+            CoordinatorRecord::ConsumerGroup(record) => return record.value_bytes(),
         }
         Some(buf.freeze())
     }
@@ -226,6 +233,9 @@ impl CoordinatorRecord {
                 let group_id = key.string()?;
                 let value = value.map(decode_group_metadata_value).transpose()?;
                 Ok(CoordinatorRecord::GroupMetadata { group_id, value })
+            }
+            record_type @ 3..=8 => {
+                ConsumerGroupRecord::decode(record_type, key.0, value).map(Self::ConsumerGroup)
             }
             version => Err(GroupError::UnsupportedRecordVersion { version }),
         }
