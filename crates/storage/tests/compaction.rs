@@ -662,3 +662,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cleans_run_while_appends_retention_and_reads_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        cleanup_policy: CleanupPolicy::CompactDelete,
+        retention_ms: -1,
+        ..compact_config()
+    };
+    let log = std::sync::Arc::new(open(dir.path(), config, true));
+    let writer = {
+        let log = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for i in 0..600i64 {
+                let key = format!("k{}", i % 13);
+                append(&log, vec![record(&key, Some(&format!("v{i}")), T0 + i)], Codec::None);
+                if i == 300 {
+                    // DeleteRecords in the middle of it all.
+                    log.advance_log_start_offset(100).unwrap();
+                }
+            }
+        })
+    };
+    let mut cleans = 0;
+    while !writer.is_finished() {
+        if clean(&log, T0 + 10_000).is_some() {
+            cleans += 1;
+        }
+        let (_, read) = read_all(&log);
+        assert_increasing(&read);
+    }
+    writer.join().unwrap();
+    log.roll().unwrap();
+    clean(&log, T0 + 20_000);
+    assert!(cleans > 0 || log.cleaner_checkpoint().unwrap().is_some());
+    let (_, read) = read_all(&log);
+    assert_increasing(&read);
+    assert_eq!(read.len(), 13, "{read:?}");
+    for r in &read {
+        let i: i64 = std::str::from_utf8(r.value.as_deref().unwrap()).unwrap()[1..]
+            .parse()
+            .unwrap();
+        assert_eq!(r.offset, i, "a record keeps its offset");
+        assert!(i >= 600 - 13);
+    }
+    assert!(log.log_start_offset() >= 100);
+}

@@ -14,6 +14,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use fjord_protocol::batch::BatchError;
+
 use super::PartitionLog;
 use crate::checkpoint::{read_offset, write_offset};
 use crate::cleaner::filter::{filter_batch, for_each_key, FilterContext, FilterCounts, Filtered};
@@ -375,6 +377,14 @@ impl PartitionLog {
         let mut written = 0u64;
         segment.for_each_batch(|b, bytes| {
             let h = b.header;
+            if bytes.len() != h.total_size() {
+                // The segment shrank under us (a truncation made it the active one); the swap
+                // would refuse this group anyway.
+                return Err(LogError::CorruptBatch(BatchError::Truncated {
+                    needed: h.total_size(),
+                    available: bytes.len(),
+                }));
+            }
             let ctx = FilterContext {
                 last_batch_of_producer: h.has_producer_id()
                     && last_offsets.get(&h.producer_id) == Some(&h.last_offset()),
@@ -421,8 +431,13 @@ impl PartitionLog {
         let writable = self.poisoned.lock().is_none() && !self.closed.load(Ordering::Acquire);
         let (Some(p), true, true) = (position, still_there, writable) else {
             let path = cleaned_path(&self.dir, base);
-            fs::remove_file(&path).map_err(|e| LogError::io(&path, e))?;
-            return Ok(None);
+            match fs::remove_file(&path) {
+                // A deleted partition's directory may already be gone.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LogError::io(&path, e))
+                }
+                _ => return Ok(None),
+            }
         };
         // Readers that still hold the old segments must find their indexes in memory once
         // the files are gone.
