@@ -85,6 +85,39 @@ pub async fn dispatch(ctx: &BrokerContext, req: &RequestContext, body: RequestKi
                 handlers::describe_topic_partitions::handle(ctx, req, request).await,
             ))
         }
+        RequestKind::OffsetCommit(request) => Reply::Send(ResponseKind::OffsetCommit(
+            handlers::offset_commit::handle(ctx, req, request).await,
+        )),
+        RequestKind::OffsetFetch(request) => Reply::Send(ResponseKind::OffsetFetch(
+            handlers::offset_fetch::handle(ctx, req, request).await,
+        )),
+        RequestKind::FindCoordinator(request) => Reply::Send(ResponseKind::FindCoordinator(
+            handlers::find_coordinator::handle(ctx, req, request).await,
+        )),
+        RequestKind::JoinGroup(request) => Reply::Send(ResponseKind::JoinGroup(
+            handlers::join_group::handle(ctx, req, request).await,
+        )),
+        RequestKind::Heartbeat(request) => Reply::Send(ResponseKind::Heartbeat(
+            handlers::heartbeat::handle(ctx, req, request).await,
+        )),
+        RequestKind::LeaveGroup(request) => Reply::Send(ResponseKind::LeaveGroup(
+            handlers::leave_group::handle(ctx, req, request).await,
+        )),
+        RequestKind::SyncGroup(request) => Reply::Send(ResponseKind::SyncGroup(
+            handlers::sync_group::handle(ctx, req, request).await,
+        )),
+        RequestKind::DescribeGroups(request) => Reply::Send(ResponseKind::DescribeGroups(
+            handlers::describe_groups::handle(ctx, req, request).await,
+        )),
+        RequestKind::ListGroups(request) => Reply::Send(ResponseKind::ListGroups(
+            handlers::list_groups::handle(ctx, req, request).await,
+        )),
+        RequestKind::DeleteGroups(request) => Reply::Send(ResponseKind::DeleteGroups(
+            handlers::delete_groups::handle(ctx, req, request).await,
+        )),
+        RequestKind::OffsetDelete(request) => Reply::Send(ResponseKind::OffsetDelete(
+            handlers::offset_delete::handle(ctx, req, request).await,
+        )),
         _ => {
             // Reaching this means SUPPORTED_APIS lists an API with no arm above.
             error!(

@@ -10,6 +10,7 @@
 mod connection;
 pub mod dispatcher;
 mod error;
+pub mod group;
 pub mod handlers;
 pub mod replica;
 mod server;
@@ -57,11 +58,17 @@ impl Broker {
             Arc::clone(&controller) as Arc<dyn replica::ProducerIdAllocator>,
         )
         .await;
+        let groups = group::GroupRuntime::start(
+            group::GroupRuntimeConfig::from(&config),
+            Arc::clone(&controller),
+            Arc::clone(&replica_manager),
+        );
         let ctx = Arc::new(BrokerContext {
             config,
             advertised,
             controller,
             replica_manager,
+            groups,
         });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -100,6 +107,8 @@ impl Broker {
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         info!("broker shutting down");
         self.shutdown.cancel();
+        // Parked JoinGroup/SyncGroup requests answer COORDINATOR_NOT_AVAILABLE now.
+        self.ctx.groups.shutdown().await;
         // Parked fetches and acks=all produces answer now instead of at their timeout.
         self.ctx.replica_manager.shutdown().await;
         self.tasks.close();

@@ -59,6 +59,17 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::Fetch, 4, 18),
     ApiSupport::new(ApiKey::ListOffsets, 1, 10),
     ApiSupport::new(ApiKey::Metadata, 0, 13),
+    // The classic group APIs (crates/broker/src/group): Kafka 4.x's ranges, as far as the
+    // codec reaches (OffsetCommit/OffsetFetch v10 name topics by id and are not in it).
+    ApiSupport::new(ApiKey::OffsetCommit, 2, 9),
+    ApiSupport::new(ApiKey::OffsetFetch, 1, 9),
+    ApiSupport::new(ApiKey::FindCoordinator, 0, 6),
+    ApiSupport::new(ApiKey::JoinGroup, 0, 9),
+    ApiSupport::new(ApiKey::Heartbeat, 0, 4),
+    ApiSupport::new(ApiKey::LeaveGroup, 0, 5),
+    ApiSupport::new(ApiKey::SyncGroup, 0, 5),
+    ApiSupport::new(ApiKey::DescribeGroups, 0, 6),
+    ApiSupport::new(ApiKey::ListGroups, 0, 5),
     // v0-4; v3+ is flexible. Requests at an unknown version are still answered (KIP-511).
     ApiSupport::new(ApiKey::ApiVersions, 0, 4),
     ApiSupport::new(ApiKey::CreateTopics, 2, 7),
@@ -70,7 +81,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::AlterConfigs, 0, 2),
     ApiSupport::new(ApiKey::DescribeLogDirs, 1, 4),
     ApiSupport::new(ApiKey::CreatePartitions, 0, 3),
+    ApiSupport::new(ApiKey::DeleteGroups, 0, 2),
     ApiSupport::new(ApiKey::IncrementalAlterConfigs, 0, 1),
+    ApiSupport::new(ApiKey::OffsetDelete, 0, 0),
     ApiSupport::new(ApiKey::DescribeCluster, 0, 2),
     ApiSupport::new(ApiKey::DescribeTopicPartitions, 0, 0),
 ];

@@ -17,19 +17,30 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_topic_partitions;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sync_group;
 
 /// Everything a handler may need; built once in [`crate::Broker::start`] and shared as `Arc`.
 pub struct BrokerContext {
@@ -41,6 +52,8 @@ pub struct BrokerContext {
     pub controller: Arc<fjord_metadata::Controller>,
     /// The data path: hosted partitions, produce, fetch, offsets, fetch sessions.
     pub replica_manager: Arc<crate::replica::ReplicaManager>,
+    /// The group coordinator runtime: one shard per `__consumer_offsets` partition led here.
+    pub groups: Arc<crate::group::GroupRuntime>,
 }
 
 /// Per-request facts, taken from the request header and the connection.

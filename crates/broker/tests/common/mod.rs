@@ -164,3 +164,30 @@ pub fn rss_bytes() -> u64 {
         .expect("VmRSS value");
     kib * 1024
 }
+
+/// Starts a broker on an existing data directory (a restart on the same data), with
+/// `ServerConfig::for_tests` adjusted by `tweak`.
+pub async fn start_broker_in(dir: TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> TestBroker {
+    let mut config = ServerConfig::for_tests(dir.path());
+    tweak(&mut config);
+    let broker = Broker::start(config).await.expect("broker restarts");
+    let addr = broker
+        .listener_addrs()
+        .into_iter()
+        .find(|(name, _)| name == "PLAINTEXT")
+        .map(|(_, addr)| addr)
+        .expect("a PLAINTEXT listener");
+    TestBroker {
+        broker,
+        addr,
+        _dir: dir,
+    }
+}
+
+impl TestBroker {
+    /// Shuts the broker down cleanly and hands back its data directory for a restart.
+    pub async fn stop(self) -> TempDir {
+        self.broker.shutdown().await.expect("clean shutdown");
+        self._dir
+    }
+}

@@ -1,0 +1,141 @@
+//! OffsetFetch (key 9), v1-9: a group's committed offsets.
+//!
+//! v1-7 ask for one group (`group_id`, `topics`; null topics = every committed partition,
+//! v2+); v8+ batch groups. A partition without a commit answers offset -1, leader epoch -1,
+//! metadata "" and no error. A group-level error (NOT_COORDINATOR,
+//! COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID) is the top-level (v2-7) or per-group (v8+)
+//! error code; v1 has neither, so it goes on every partition. `require_stable` (v7+) needs no
+//! wait: fjord has no pending transactional offsets.
+
+use fjord_coordinator::{FetchedOffset, GroupError};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{BrokerContext, RequestContext};
+use crate::group::GroupRuntimeError;
+
+pub async fn handle(
+    ctx: &BrokerContext,
+    req: &RequestContext,
+    request: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    if req.api_version >= 8 {
+        let mut groups = Vec::with_capacity(request.groups.len());
+        for group in request.groups {
+            let asked: Option<Vec<(String, i32)>> = group.topics.as_ref().map(|topics| {
+                topics
+                    .iter()
+                    .flat_map(|t| t.partition_indexes.iter().map(|&p| (t.name.to_string(), p)))
+                    .collect()
+            });
+            let response = match fetch(ctx, group.group_id.as_str(), asked).await {
+                Ok(fetched) => OffsetFetchResponseGroup::default().with_topics(
+                    by_topic(fetched)
+                        .into_iter()
+                        .map(|(topic, partitions)| {
+                            OffsetFetchResponseTopics::default()
+                                .with_name(TopicName(StrBytes::from_string(topic)))
+                                .with_partitions(
+                                    partitions
+                                        .into_iter()
+                                        .map(|f| {
+                                            OffsetFetchResponsePartitions::default()
+                                                .with_partition_index(f.partition)
+                                                .with_committed_offset(f.offset)
+                                                .with_committed_leader_epoch(f.leader_epoch)
+                                                .with_metadata(Some(StrBytes::from_string(
+                                                    f.metadata,
+                                                )))
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                ),
+                Err(e) => OffsetFetchResponseGroup::default().with_error_code(e.error_code()),
+            };
+            groups.push(response.with_group_id(GroupId(group.group_id.0)));
+        }
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    let asked: Option<Vec<(String, i32)>> = request.topics.as_ref().map(|topics| {
+        topics
+            .iter()
+            .flat_map(|t| t.partition_indexes.iter().map(|&p| (t.name.to_string(), p)))
+            .collect()
+    });
+    match fetch(ctx, request.group_id.as_str(), asked.clone()).await {
+        Ok(fetched) => OffsetFetchResponse::default().with_topics(topics_v1(fetched, 0)),
+        Err(e) if req.api_version >= 2 => {
+            OffsetFetchResponse::default().with_error_code(e.error_code())
+        }
+        Err(e) => {
+            // v1 has no top-level error: every asked partition carries it.
+            let failed = asked
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(topic, partition)| FetchedOffset {
+                    topic,
+                    partition,
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                })
+                .collect();
+            OffsetFetchResponse::default().with_topics(topics_v1(failed, e.error_code()))
+        }
+    }
+}
+
+async fn fetch(
+    ctx: &BrokerContext,
+    group_id: &str,
+    asked: Option<Vec<(String, i32)>>,
+) -> Result<Vec<FetchedOffset>, GroupRuntimeError> {
+    if group_id.is_empty() {
+        return Err(GroupError::InvalidGroupId.into());
+    }
+    let shard = ctx.groups.shard_for(group_id).await?;
+    shard
+        .read(|coordinator| coordinator.fetch_offsets(group_id, asked.as_deref()))
+        .await
+}
+
+/// Groups fetched partitions by topic, keeping the order topics first appear in.
+fn by_topic(fetched: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
+    let mut topics: Vec<(String, Vec<FetchedOffset>)> = Vec::new();
+    for f in fetched {
+        match topics.iter_mut().find(|(t, _)| *t == f.topic) {
+            Some((_, partitions)) => partitions.push(f),
+            None => topics.push((f.topic.clone(), vec![f])),
+        }
+    }
+    topics
+}
+
+fn topics_v1(fetched: Vec<FetchedOffset>, error_code: i16) -> Vec<OffsetFetchResponseTopic> {
+    by_topic(fetched)
+        .into_iter()
+        .map(|(topic, partitions)| {
+            OffsetFetchResponseTopic::default()
+                .with_name(TopicName(StrBytes::from_string(topic)))
+                .with_partitions(
+                    partitions
+                        .into_iter()
+                        .map(|f| {
+                            OffsetFetchResponsePartition::default()
+                                .with_partition_index(f.partition)
+                                .with_committed_offset(f.offset)
+                                .with_committed_leader_epoch(f.leader_epoch)
+                                .with_metadata(Some(StrBytes::from_string(f.metadata)))
+                                .with_error_code(error_code)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
+}
