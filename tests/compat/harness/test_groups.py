@@ -231,6 +231,10 @@ def group_kill(ctx, member, client):
     a.wait_for(owns(PARTITIONS), "a took over b's partitions", timeout_s=gm.SESSION_TIMEOUT_MS / 1000 + 25)
     takeover_s = (latest_assignment_us(a) - b.killed_at_us) / 1e6
     print(f"takeover {takeover_s:.1f} s after the kill (session.timeout.ms={gm.SESSION_TIMEOUT_MS})")
+    # b's last heartbeat was at most one interval before the kill, and nothing but the expiry of
+    # its session may move its partitions: not sooner than that.
+    earliest_s = (gm.SESSION_TIMEOUT_MS - gm.HEARTBEAT_INTERVAL_MS) / 1000 - 0.5
+    assert takeover_s >= earliest_s, f"b's partitions moved {takeover_s:.1f} s after the kill, before its session expired"
     a.wait_for(seen(a, b)({**produced, **second}), "everything read by the group")
     a.stop()
     check_all([a, b], {**produced, **second}, allowed_duplicates=gm.redeliverable_after_kill(b))
