@@ -57,6 +57,14 @@ pub enum LogError {
     MalformedFile { path: PathBuf, reason: String },
     #[error("invalid topic partition directory name {0:?}")]
     InvalidTopicPartition(String),
+    /// A record without a key sent to a compacted log (Kafka's "Compacted topic cannot accept
+    /// message without key"): the cleaner could never keep it.
+    #[error("compacted log {partition} cannot accept a record without a key (batch {batch_index}, record {record_index})")]
+    KeylessRecordInCompactedLog {
+        partition: String,
+        batch_index: usize,
+        record_index: usize,
+    },
 }
 
 impl LogError {
@@ -74,6 +82,7 @@ impl LogError {
             | LogError::ForeignDataDir { .. }
             | LogError::MalformedFile { .. } => ResponseError::KafkaStorageError.code(),
             LogError::InvalidTopicPartition(_) => ResponseError::UnknownServerError.code(),
+            LogError::KeylessRecordInCompactedLog { .. } => ResponseError::InvalidRecord.code(),
         }
     }
 
@@ -136,5 +145,11 @@ mod tests {
         assert_eq!(e.error_code(), 47);
         let e = LogError::CorruptBatch(BatchError::InvalidMagic { magic: 1 });
         assert_eq!(e.error_code(), 2);
+        let e = LogError::KeylessRecordInCompactedLog {
+            partition: "t-0".into(),
+            batch_index: 0,
+            record_index: 3,
+        };
+        assert_eq!(e.error_code(), 87);
     }
 }

@@ -58,6 +58,9 @@ impl PartitionLog {
                 segment_bytes: config.segment_bytes,
             });
         }
+        if config.cleanup_policy.compacts() {
+            self.check_keys(&records, &located)?;
+        }
         let mut writer = self.writer.lock();
         self.check_writable()?;
         let log_start_offset = self.log_start_offset();
@@ -148,6 +151,38 @@ impl PartitionLog {
         }
         self.after_append(&mut writer, &config, info.record_count)?;
         Ok(info)
+    }
+
+    /// Refuses records without a key in a compacted log, as Kafka's `LogValidator` does
+    /// (checked before taking the writer lock: it may decompress).
+    fn check_keys(&self, records: &Bytes, located: &[Located]) -> Result<(), LogError> {
+        for (batch_index, b) in located.iter().enumerate() {
+            if b.header.is_control() {
+                continue;
+            }
+            let bytes = records.slice(b.position as usize..b.end() as usize);
+            let mut keyless = None;
+            let mut index = 0;
+            crate::cleaner::filter::for_each_key(&bytes, &b.header, |_, key| {
+                if key.is_none() && keyless.is_none() {
+                    keyless = Some(index);
+                }
+                index += 1;
+            })
+            .map_err(|_| {
+                LogError::CorruptBatch(BatchError::MalformedRecords {
+                    reason: "records cannot be decoded",
+                })
+            })?;
+            if let Some(record_index) = keyless {
+                return Err(LogError::KeylessRecordInCompactedLog {
+                    partition: self.tp.to_string(),
+                    batch_index,
+                    record_index,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn assign_epoch(&self, epoch: i32, start_offset: i64) -> Result<(), LogError> {
