@@ -6,7 +6,8 @@
 //!   use (COORDINATOR_NOT_AVAILABLE while that is not possible), with the endpoint of the
 //!   listener the request came in on.
 //! - TRANSACTION (1): COORDINATOR_NOT_AVAILABLE until fjord has a transaction coordinator, the
-//!   answer InitProducerId gives too. Any other key type: INVALID_REQUEST, as in Kafka.
+//!   answer InitProducerId gives too; SHARE (2) likewise until share groups exist. Any other
+//!   key type: INVALID_REQUEST, as in Kafka.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -17,6 +18,8 @@ use super::{BrokerContext, RequestContext};
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
+/// KIP-932 share groups (v6): no share coordinator yet, answered as Kafka did before it had one.
+const KEY_TYPE_SHARE: i8 = 2;
 
 pub async fn handle(
     ctx: &BrokerContext,
@@ -56,7 +59,9 @@ async fn find(
     };
     match key_type {
         KEY_TYPE_GROUP => {}
-        KEY_TYPE_TRANSACTION => return failed(ResponseError::CoordinatorNotAvailable),
+        KEY_TYPE_TRANSACTION | KEY_TYPE_SHARE => {
+            return failed(ResponseError::CoordinatorNotAvailable)
+        }
         _ => return failed(ResponseError::InvalidRequest),
     }
     let node_id = match ctx.groups.coordinator_node(key).await {
