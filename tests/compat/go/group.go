@@ -61,6 +61,7 @@ func memberConfFromEnv() (memberConf, error) {
 	if conf.heartbeatInterval, err = ms("HEARTBEAT_INTERVAL_MS", 1000); err != nil {
 		return conf, err
 	}
+	// MEMBER_MAX_S is in seconds: read as "milliseconds" and scaled.
 	maxS, err := ms("MEMBER_MAX_S", 120)
 	conf.maxLife = maxS * 1000
 	return conf, err

@@ -7,6 +7,7 @@ exit 0. A process per member, so that the harness can kill one with SIGKILL; the
 itself is each client module's `group_member(role)`.
 """
 import json
+import logging
 import os
 import signal
 import sys
@@ -62,6 +63,9 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in CLIENTS:
         print(f"usage: group_member.py CLIENT ({', '.join(CLIENTS)})", file=sys.stderr)
         return 2
+    if os.environ.get("DRIVER_DEBUG") == "1":
+        # The library's own log on stderr, as DRIVER_DEBUG does for the other drivers.
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     role = GroupRole(dict(os.environ))
     signal.signal(signal.SIGTERM, role.request_stop)
 
