@@ -105,7 +105,9 @@ impl TransactionCoordinator {
 
     /// After `replay` of the whole partition: the markers of every transaction caught in
     /// PrepareCommit/PrepareAbort, so a coordinator that restarted (or moved) mid-commit
-    /// finishes the commit. An Ongoing transaction keeps its start time and times out as before.
+    /// finishes the commit. The markers cover every partition of the Prepare* record, including
+    /// those written before the restart (progress is not logged). An Ongoing transaction keeps
+    /// its start time and times out as before.
     pub fn load_complete(&mut self, now_ms: i64) -> TxnOutcome {
         let mut out = TxnOutcome::default();
         let preparing: Vec<String> = self

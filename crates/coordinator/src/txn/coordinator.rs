@@ -579,6 +579,10 @@ impl TransactionCoordinator {
     /// transaction identified by the [`WriteMarkers`] it was given. When no partition is left,
     /// the transaction completes: the Complete* record comes out. Reports for another attempt
     /// (different producer id or epoch) or a finished transaction are stale and ignored.
+    ///
+    /// Progress between the Prepare* and Complete* records lives in memory only (as in Kafka):
+    /// after a restart every partition of the Prepare* record gets its marker again, so the
+    /// partition side must accept a repeated marker for a transaction it already ended.
     pub fn markers_written(
         &mut self,
         transactional_id: &str,

@@ -7,6 +7,7 @@
 //! - [`admin`]: timeouts and expiry (`poll`), `replay` / `load_complete`, DescribeTransactions
 //!   and ListTransactions.
 //! - [`record`]: the `__transaction_state` key/value byte layout (Kafka's).
+//! - [`marker`]: the end-transaction control record the markers become on each partition.
 //! - [`messages`]: settings, requests, answers and [`TxnOutcome`].
 //! - [`error`]: [`TxnError`] and its mapping to Kafka error codes.
 //!
@@ -15,12 +16,14 @@
 pub mod admin;
 pub mod coordinator;
 pub mod error;
+pub mod marker;
 pub mod messages;
 pub mod record;
 pub mod state;
 
 pub use coordinator::{TransactionCoordinator, CONSUMER_OFFSETS_TOPIC};
 pub use error::{TxnApi, TxnError};
+pub use marker::EndTxnMarker;
 pub use messages::{
     AddPartitionsTxn, AddPartitionsTxnResult, EndTxnRequest, InitProducerIdRequest,
     ListTransactionsFilter, ListTransactionsResult, ProducerIdAndEpoch, TransactionDescription,
