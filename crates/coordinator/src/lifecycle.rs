@@ -90,8 +90,11 @@ impl GroupCoordinator {
                 return Err(GroupError::NonEmptyGroup)
             }
             Some(_) => {}
+            None if self.consumer_groups.contains_key(group_id) => {
+                return self.delete_consumer_group(group_id, records)
+            }
             None if self.offsets.contains_key(group_id) => {}
-            None => return self.delete_consumer_group(group_id, records),
+            None => return Err(GroupError::GroupIdNotFound),
         }
         self.tombstone_offsets(group_id, records);
         self.groups.remove(group_id);
