@@ -248,11 +248,23 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<R::Response, ClientError> {
+        self.call_with_timeout(request, version, self.request_timeout)
+            .await
+    }
+
+    /// [`Connection::call_at`] with its own timeout, for requests the broker deliberately
+    /// holds longer than `request.timeout.ms` (JoinGroup waits for the whole rebalance).
+    pub async fn call_with_timeout<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, ClientError> {
         let api_key = api_key_of::<R>();
         let frame = self.encode(api_key, version, request)?;
         let rx = self.enqueue(frame, true)?;
         let rx = rx.ok_or_else(|| self.shared.lost("no response slot"))?;
-        let payload = match tokio::time::timeout(self.request_timeout, rx).await {
+        let payload = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result?,
             Ok(Err(_)) => return Err(self.shared.lost("reader stopped")),
             Err(_) => {
@@ -260,7 +272,7 @@ impl Connection {
                 return Err(ClientError::RequestTimeout {
                     api_key,
                     addr: self.shared.addr.clone(),
-                    timeout_ms: self.request_timeout.as_millis() as u64,
+                    timeout_ms: timeout.as_millis() as u64,
                 });
             }
         };

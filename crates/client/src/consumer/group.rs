@@ -247,8 +247,14 @@ impl GroupMembership {
             join = join.with_group_instance_id(self.instance_id());
         }
         // The broker holds JoinGroup until the rebalance completes, which can take up to the
-        // rebalance timeout; the connection's request timeout must not cut it short.
-        let joined: JoinGroupResponse = conn.call_at(&join, join_version).await?;
+        // rebalance timeout; the connection's request timeout must not cut it short (Java
+        // waits rebalance timeout + request timeout too).
+        let join_timeout = Duration::from_millis(
+            config.max_poll_interval_ms.max(0) as u64 + config.client.request_timeout_ms,
+        );
+        let joined: JoinGroupResponse = conn
+            .call_with_timeout(&join, join_version, join_timeout)
+            .await?;
         if joined.error_code == ResponseError::MemberIdRequired.code() {
             self.member_id = joined.member_id.to_string();
         }
