@@ -223,3 +223,33 @@ async fn commits_resume_and_group_admin() {
         .iter()
         .all(|g| g.group_id != "resume"));
 }
+
+#[tokio::test]
+async fn auto_commit_commits_consumed_positions() {
+    let broker = start_broker(|_| {}).await;
+    setup(&broker, 1, 20).await;
+    let mut config = group_config(&broker, "auto", assignor::RANGE);
+    config.enable_auto_commit = true;
+    config.auto_commit_interval_ms = 100;
+    let mut consumer = Consumer::connect(config).await.unwrap();
+    consumer.subscribe(&[TOPIC.to_string()]).unwrap();
+    let tp = TopicPartition::new(TOPIC, 0);
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        seen += consumer
+            .poll(Duration::from_millis(150))
+            .await
+            .unwrap()
+            .len();
+        let committed = consumer.committed(std::slice::from_ref(&tp)).await.unwrap();
+        if seen == 20 && committed.get(&tp) == Some(&20) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "seen {seen}, committed {committed:?}"
+        );
+    }
+    consumer.close().await.unwrap();
+}

@@ -293,3 +293,61 @@ async fn auto_created_topic_and_acks_variants() {
         .await
         .is_err());
 }
+
+/// The batches on the broker carry the producer id and epoch from InitProducerId, and each
+/// partition's base sequences continue exactly where the previous batch ended.
+#[tokio::test]
+async fn idempotent_batches_carry_producer_id_and_contiguous_sequences() {
+    use fjord_client::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use fjord_client::kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+    use fjord_client::kafka_protocol::protocol::StrBytes;
+    use fjord_client::kafka_protocol::records::RecordBatchDecoder;
+
+    let broker = start_broker(|_| {}).await;
+    create_topic(&broker, "idem", 1).await;
+    let mut config = ProducerConfig::new(broker.client_config());
+    config.batch_size = 200; // several batches
+    let producer = Producer::connect(config).await.unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..50 {
+        deliveries.push(
+            producer
+                .send(ProducerRecord::new("idem", format!("value-{i:04}")))
+                .await
+                .unwrap(),
+        );
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let (producer_id, epoch) = producer.producer_id_and_epoch().unwrap();
+    assert!(producer_id >= 0);
+    producer.close().await;
+
+    let cluster = producer.cluster().clone();
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("idem")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let response = cluster.call_any(&request).await.unwrap();
+    let mut records = response.responses[0].partitions[0].records.clone().unwrap();
+    let batches = RecordBatchDecoder::decode_batch_info(&mut records).unwrap();
+    assert!(batches.len() > 1, "batch.size split the records");
+    let mut next_sequence = 0;
+    for batch in &batches {
+        assert_eq!(
+            (batch.producer_id, batch.producer_epoch),
+            (producer_id, epoch)
+        );
+        assert_eq!(batch.base_sequence, next_sequence);
+        next_sequence += batch.record_count;
+    }
+    assert_eq!(next_sequence, 50);
+}
