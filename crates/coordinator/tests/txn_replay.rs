@@ -94,6 +94,9 @@ fn restart_mid_commit_writes_the_markers_again_and_completes() {
     let loaded = restarted.load_complete(100);
     assert!(loaded.records.is_empty());
     assert_eq!(loaded.markers, first_markers, "the same markers, again");
+    assert_eq!(restarted.pending_markers(), first_markers);
+    restarted.markers_written(TXN, pe.producer_id, pe.producer_epoch, &[tp("t", 1)], 105);
+    assert_eq!(restarted.pending_markers()[0].partitions, vec![tp("t", 0)]);
     let done = restarted.markers_written(
         TXN,
         pe.producer_id,

@@ -7,7 +7,7 @@ use crate::txn::coordinator::{markers_for, TransactionCoordinator};
 use crate::txn::error::TxnError;
 use crate::txn::messages::{
     ListTransactionsFilter, ListTransactionsResult, TransactionDescription, TransactionListing,
-    TxnOutcome,
+    TxnOutcome, WriteMarkers,
 };
 use crate::txn::record::TxnRecord;
 use crate::txn::state::{TransactionMetadata, TransactionState, NO_PRODUCER_EPOCH};
@@ -129,6 +129,17 @@ impl TransactionCoordinator {
             self.transactions.insert(transactional_id, metadata);
         }
         out
+    }
+
+    /// The markers still owed, per transaction in Prepare*: the partitions not yet reported
+    /// through `markers_written`. For a broker that must re-drive markers whose delivery
+    /// failed (the partition leader moved, the request timed out) without a restart.
+    pub fn pending_markers(&self) -> Vec<WriteMarkers> {
+        self.transactions
+            .values()
+            .filter(|m| m.state.is_preparing() && !m.partitions.is_empty())
+            .map(markers_for)
+            .collect()
     }
 
     /// DescribeTransactions: one answer per requested id, in request order.

@@ -142,7 +142,7 @@ impl TransactionCoordinator {
     }
 
     fn init_in(
-        &mut self,
+        &self,
         metadata: &mut TransactionMetadata,
         req: &InitProducerIdRequest,
         now_ms: i64,
@@ -169,6 +169,8 @@ impl TransactionCoordinator {
                 self.fence_and_abort(metadata, now_ms, out);
                 Err(TxnError::ConcurrentTransactions)
             }
+            // Dead and PrepareEpochFence are never stored (see `TransactionState`); listing
+            // them here keeps the match total without a panic path.
             TransactionState::Empty
             | TransactionState::CompleteCommit
             | TransactionState::CompleteAbort
