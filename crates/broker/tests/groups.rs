@@ -713,3 +713,95 @@ async fn shutdown_answers_parked_joins() {
     );
     assert_eq!(parked.await.unwrap(), COORDINATOR_NOT_AVAILABLE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_join_versions_and_describe_v6() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    assert_eq!(
+        find_coordinator(&mut conn, "old-client").await.error_code,
+        NONE
+    );
+    // JoinGroup v0 (kept for kafka-go, brod, kafka_ex: KAFKA-19444): no rebalance timeout, no
+    // MEMBER_ID_REQUIRED round trip; the member id comes with the answer.
+    let request = join_request("old-client", "", Bytes::from_static(b"v0"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let joined = loop {
+        let joined: JoinGroupResponse = conn.call(ApiKey::JoinGroup, 0, &request).await;
+        if !retriable(joined.error_code) || Instant::now() > deadline {
+            break joined;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(joined.error_code, NONE);
+    assert!(!joined.member_id.is_empty());
+    assert_eq!(joined.leader, joined.member_id);
+    assert_eq!(joined.protocol_name.as_deref(), Some("range"));
+    let synced: SyncGroupResponse = conn
+        .call(
+            ApiKey::SyncGroup,
+            0,
+            &SyncGroupRequest::default()
+                .with_group_id(gid("old-client"))
+                .with_member_id(joined.member_id.clone())
+                .with_generation_id(joined.generation_id)
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(joined.member_id.clone())
+                    .with_assignment(Bytes::from_static(b"a"))]),
+        )
+        .await;
+    assert_eq!(synced.error_code, NONE);
+    assert_eq!(&synced.assignment[..], b"a");
+
+    // DescribeGroups v6 (KIP-1043): an unknown group is GROUP_ID_NOT_FOUND; empty ids invalid.
+    let described: DescribeGroupsResponse = conn
+        .call(
+            ApiKey::DescribeGroups,
+            6,
+            &DescribeGroupsRequest::default().with_groups(vec![
+                gid("old-client"),
+                gid("never-seen"),
+                gid(""),
+            ]),
+        )
+        .await;
+    assert_eq!(described.groups[0].error_code, NONE);
+    assert_eq!(described.groups[0].group_state.as_str(), "Stable");
+    assert_eq!(&described.groups[0].members[0].member_assignment[..], b"a");
+    assert_eq!(described.groups[1].error_code, GROUP_ID_NOT_FOUND);
+    assert_eq!(described.groups[2].error_code, INVALID_GROUP_ID);
+
+    // LeaveGroup v0 leaves the group Empty.
+    let left: LeaveGroupResponse = conn
+        .call(
+            ApiKey::LeaveGroup,
+            0,
+            &LeaveGroupRequest::default()
+                .with_group_id(gid("old-client"))
+                .with_member_id(joined.member_id.clone()),
+        )
+        .await;
+    assert_eq!(left.error_code, NONE);
+    let listed: ListGroupsResponse = conn
+        .call(
+            ApiKey::ListGroups,
+            5,
+            &ListGroupsRequest::default().with_types_filter(vec![s("Classic")]),
+        )
+        .await;
+    let state = listed
+        .groups
+        .iter()
+        .find(|g| g.group_id.as_str() == "old-client")
+        .map(|g| (g.group_state.to_string(), g.group_type.to_string()));
+    assert_eq!(state, Some(("Empty".to_string(), "classic".to_string())));
+    let none: ListGroupsResponse = conn
+        .call(
+            ApiKey::ListGroups,
+            5,
+            &ListGroupsRequest::default().with_types_filter(vec![s("share")]),
+        )
+        .await;
+    assert!(none.groups.is_empty());
+    test.broker.shutdown().await.unwrap();
+}
