@@ -720,6 +720,27 @@ pub static KEYS: &[Key] = &[
         },
         get: |c| Some(c.console_listener.to_string()),
     },
+    Key {
+        name: "console.auth.username",
+        ty: "string",
+        doc: "fjord: with `console.auth.password`, the console and `/metrics` require HTTP basic auth as this user.",
+        set: |c, v| {
+            c.console_auth_username = Some(v.to_string()).filter(|v| !v.is_empty());
+            Ok(())
+        },
+        get: |c| c.console_auth_username.clone(),
+    },
+    Key {
+        name: "console.auth.password",
+        ty: "password",
+        doc: "fjord: the basic-auth password of `console.auth.username` (never shown by DescribeConfigs or the console).",
+        set: |c, v| {
+            c.console_auth_password = Some(v.to_string()).filter(|v| !v.is_empty());
+            Ok(())
+        },
+        // A secret: reported as null, as Kafka reports password values.
+        get: |_| None,
+    },
 ];
 
 /// Looks a key up by name.

@@ -139,6 +139,10 @@ pub struct ServerConfig {
     pub console_enabled: bool,
     /// `console.listener` (fjord), default 127.0.0.1:8080.
     pub console_listener: SocketAddr,
+    /// `console.auth.username` (fjord), default unset: no basic auth.
+    pub console_auth_username: Option<String>,
+    /// `console.auth.password` (fjord), default unset.
+    pub console_auth_password: Option<String>,
     /// Keys set explicitly (file, environment or override), with their raw text and source.
     /// Keys absent here have their default. Filled by [`ServerConfig::load`].
     pub origins: BTreeMap<String, ConfigOrigin>,
@@ -215,6 +219,8 @@ impl Default for ServerConfig {
             producer_id_expiration_ms: 86_400_000,
             console_enabled: true,
             console_listener: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            console_auth_username: None,
+            console_auth_password: None,
             origins: BTreeMap::new(),
         }
     }

@@ -14,6 +14,7 @@ use clap::Args;
 use fjord_broker::Broker;
 use fjord_broker::BrokerError;
 use fjord_config::{Override, ServerConfig};
+use fjord_console::{Console, ConsoleError, ConsoleOptions};
 use fjord_storage::LogError;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{error, info, warn};
@@ -87,12 +88,18 @@ async fn serve(config: ServerConfig, started: Instant) -> ExitCode {
         Err(e) => return fail(&e, &start_hint(&e, &config)),
     };
     info!("{}", StartedLine::new(&config, &broker, started.elapsed()));
+    let console = start_console(&config, &broker).await;
 
     let name = next_signal(&mut sigterm, &mut sigint).await;
     info!("{name} received: shutting down (a second signal exits immediately)");
     let stopping = Instant::now();
     tokio::select! {
-        result = tokio::time::timeout(SHUTDOWN_TIMEOUT, broker.shutdown()) => match result {
+        result = tokio::time::timeout(SHUTDOWN_TIMEOUT, async move {
+            if let Some(console) = console {
+                console.shutdown().await;
+            }
+            broker.shutdown().await
+        }) => match result {
             Ok(Ok(())) => {
                 info!("fjord stopped cleanly in {} ms", stopping.elapsed().as_millis());
                 ExitCode::SUCCESS
@@ -109,6 +116,34 @@ async fn serve(config: ServerConfig, started: Instant) -> ExitCode {
         name = next_signal(&mut sigterm, &mut sigint) => {
             warn!("{name} received again: exiting without a clean shutdown; the next start will recover the logs");
             ExitCode::from(130)
+        }
+    }
+}
+
+/// Starts the web console after the broker, unless `console.enabled=false`. A console that
+/// cannot bind its port is a warning, not a failure: the broker matters more (and many test
+/// brokers start side by side while only one can have 8080).
+async fn start_console(config: &ServerConfig, broker: &Broker) -> Option<Console> {
+    if !config.console_enabled {
+        return None;
+    }
+    match Console::start(
+        std::sync::Arc::clone(broker.context()),
+        ConsoleOptions::from(config),
+    )
+    .await
+    {
+        Ok(console) => Some(console),
+        Err(ConsoleError::Bind { addr, source }) => {
+            warn!(
+                "console not started: cannot listen on {addr} ({source}); the broker keeps \
+                 running. Set console.listener=HOST:PORT to a free port, or console.enabled=false"
+            );
+            None
+        }
+        Err(e) => {
+            warn!("console not started: {e}; the broker keeps running");
+            None
         }
     }
 }

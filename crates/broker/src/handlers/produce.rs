@@ -75,6 +75,7 @@ pub async fn handle(
         let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
         for data in topic.partition_data {
             let index = data.index;
+            let batch_bytes = data.records.as_ref().map_or(0, |r| r.len() as u64);
             let outcome = match &name {
                 _ if !matches!(acks, -1..=1) => Err(ReplicaError::InvalidRequiredAcks { acks }),
                 None => Err(ReplicaError::UnknownTopicId {
@@ -90,6 +91,12 @@ pub async fn handle(
             };
             let response = match outcome {
                 Ok((partition, appended)) => {
+                    if !appended.duplicate {
+                        let messages = (appended.last_offset - appended.base_offset + 1).max(0);
+                        replicas
+                            .throughput()
+                            .record_in(batch_bytes, messages as u64);
+                    }
                     if acks == -1 {
                         awaiting.push((
                             responses.len(),

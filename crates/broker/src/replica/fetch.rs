@@ -91,6 +91,20 @@ impl ReplicaManager {
         params: FetchParams,
         targets: Vec<FetchTarget>,
     ) -> Vec<FetchPartitionResult> {
+        let results = self.fetch_rounds(params, targets).await;
+        if !params.is_from_follower() {
+            for r in &results {
+                self.throughput().record_out(&r.records);
+            }
+        }
+        results
+    }
+
+    async fn fetch_rounds(
+        &self,
+        params: FetchParams,
+        targets: Vec<FetchTarget>,
+    ) -> Vec<FetchPartitionResult> {
         let targets = Arc::new(targets);
         let deadline = Instant::now() + Duration::from_millis(params.max_wait_ms.max(0) as u64);
         loop {

@@ -18,6 +18,7 @@ pub mod fetch_session;
 pub mod partition;
 pub mod producer_ids;
 pub mod purgatory;
+pub mod throughput;
 pub mod topic_settings;
 pub mod validation;
 
@@ -41,6 +42,7 @@ pub use fetch::{FetchParams, FetchPartitionResult, FetchTarget};
 pub use fetch_session::FetchSessionCache;
 pub use partition::{AppendResult, Partition, PartitionOffsets};
 pub use producer_ids::{ProducerIdAllocator, ProducerIdManager};
+pub use throughput::{Throughput, ThroughputTotals};
 pub use topic_settings::TopicDefaults;
 
 /// ListOffsets' special timestamp for the earliest offset still on local storage (KIP-405).
@@ -98,6 +100,8 @@ pub struct ReplicaManager {
     producer_ids: ProducerIdManager,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    /// Client bytes and messages in and out (the console's metrics).
+    throughput: Throughput,
 }
 
 impl ReplicaManager {
@@ -121,6 +125,7 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            throughput: Throughput::default(),
         });
         let image = manager.metadata.borrow().clone();
         manager.apply_image_blocking(Arc::clone(&image)).await;
@@ -160,6 +165,11 @@ impl ReplicaManager {
 
     pub fn producer_ids(&self) -> &ProducerIdManager {
         &self.producer_ids
+    }
+
+    /// Client traffic counters (produce in, consumer fetch out).
+    pub fn throughput(&self) -> &Throughput {
+        &self.throughput
     }
 
     pub fn log_manager(&self) -> &Arc<LogManager> {
