@@ -573,3 +573,56 @@ fn second_process_on_the_same_data_dir_is_refused() {
     server.signal(libc::SIGTERM);
     assert!(server.wait_exit(Duration::from_secs(10)).success());
 }
+
+/// One HTTP/1.1 GET over a plain socket; the whole response as text.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the console accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request written");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    response
+}
+
+/// The console starts after the broker on `console.listener`; a second fjord whose console
+/// port is taken logs a warning naming the key and keeps its broker serving.
+#[test]
+fn console_serves_http_and_a_taken_console_port_only_warns() {
+    let console_port = free_port();
+    let console = format!("console.listener=127.0.0.1:{console_port}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = fjord(dir.path());
+    cmd.args(["--override", &listeners_override(), "--override", &console]);
+    let mut first = Server::spawn(cmd);
+    first.wait_for("fjord started", Duration::from_secs(20));
+    let line = first.wait_for("console listening on", Duration::from_secs(10));
+    assert!(
+        line.contains(&format!("http://127.0.0.1:{console_port}")),
+        "{line}"
+    );
+    let response = http_get(console_port, "/api/v1/cluster");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"cluster_id\""), "{response}");
+
+    let dir2 = tempfile::tempdir().expect("temp dir");
+    let mut cmd = fjord(dir2.path());
+    cmd.args(["--override", &listeners_override(), "--override", &console]);
+    let mut second = Server::spawn(cmd);
+    let started = second.wait_for("fjord started", Duration::from_secs(20));
+    let warning = second.wait_for("console not started", Duration::from_secs(10));
+    assert!(warning.contains("console.listener"), "{warning}");
+    TcpStream::connect(("127.0.0.1", plaintext_port(&started)))
+        .expect("the second broker serves without its console");
+
+    for server in [&mut first, &mut second] {
+        server.signal(libc::SIGTERM);
+        assert!(server.wait_exit(Duration::from_secs(10)).success());
+    }
+}
