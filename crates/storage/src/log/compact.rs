@@ -11,14 +11,17 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use fjord_protocol::batch::BatchError;
+use parking_lot::Mutex;
 
 use super::PartitionLog;
 use crate::checkpoint::{read_offset, write_offset};
-use crate::cleaner::filter::{filter_batch, for_each_key, FilterContext, FilterCounts, Filtered};
+use crate::cleaner::filter::{
+    delete_horizon_ms, filter_batch, for_each_key, FilterContext, FilterCounts, Filtered,
+};
 use crate::cleaner::offset_map::OffsetMap;
 use crate::cleaner::{
     cleaned_path, complete_swap, CleanStats, CleanableState, CleanerConfig, CLEANER_CHECKPOINT,
@@ -27,12 +30,28 @@ use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::segment::Segment;
 
+/// Marks a delete horizon not yet looked for since the log was opened.
+const HORIZON_UNKNOWN: i64 = i64::MIN;
+/// Marks "no tombstone kept".
+const NO_HORIZON: i64 = i64::MAX;
+
 /// What a log remembers between cleans.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct CleanerState {
-    /// The earliest delete horizon of a tombstone the last clean kept: once it passes, the log
-    /// needs a clean even if nothing new is dirty.
-    earliest_delete_horizon_ms: Option<i64>,
+    /// Held for the duration of one clean.
+    running: Mutex<()>,
+    /// The earliest delete horizon of a tombstone the last clean kept (once it passes, the
+    /// log needs a clean even if nothing new is dirty); found by a header scan after open.
+    earliest_delete_horizon_ms: AtomicI64,
+}
+
+impl Default for CleanerState {
+    fn default() -> Self {
+        CleanerState {
+            running: Mutex::new(()),
+            earliest_delete_horizon_ms: AtomicI64::new(HORIZON_UNKNOWN),
+        }
+    }
 }
 
 impl PartitionLog {
@@ -62,9 +81,35 @@ impl PartitionLog {
         if !config.cleanup_policy.compacts() {
             return Ok(None);
         }
-        let horizon = self.cleaner.lock().earliest_delete_horizon_ms;
+        let horizon = self.earliest_delete_horizon()?;
         self.compute_cleanable(&config, now_ms, upper_bound, horizon)
             .map(Some)
+    }
+
+    /// The earliest delete horizon among kept tombstones; after open, found once by scanning
+    /// the sealed segments' batch headers for the delete-horizon flag.
+    fn earliest_delete_horizon(&self) -> Result<Option<i64>, LogError> {
+        let known = self
+            .cleaner
+            .earliest_delete_horizon_ms
+            .load(Ordering::Acquire);
+        if known != HORIZON_UNKNOWN {
+            return Ok((known != NO_HORIZON).then_some(known));
+        }
+        let segments = self.segments.load_full();
+        let mut earliest = NO_HORIZON;
+        for segment in &segments[..segments.len() - 1] {
+            segment.for_each_header_from_start(|b| {
+                if let Some(h) = delete_horizon_ms(&b.header) {
+                    earliest = earliest.min(h);
+                }
+                true
+            })?;
+        }
+        self.cleaner
+            .earliest_delete_horizon_ms
+            .store(earliest, Ordering::Release);
+        Ok((earliest != NO_HORIZON).then_some(earliest))
     }
 
     fn compute_cleanable(
@@ -145,7 +190,7 @@ impl PartitionLog {
         upper_bound: i64,
         cleaner: &CleanerConfig,
     ) -> Result<Option<CleanStats>, LogError> {
-        let Some(mut state) = self.cleaner.try_lock() else {
+        let Some(_running) = self.cleaner.running.try_lock() else {
             return Ok(None);
         };
         if self.poisoned.lock().is_some() || self.closed.load(Ordering::Acquire) {
@@ -155,12 +200,8 @@ impl PartitionLog {
         if !config.cleanup_policy.compacts() {
             return Ok(None);
         }
-        let cleanable = self.compute_cleanable(
-            &config,
-            now_ms,
-            upper_bound,
-            state.earliest_delete_horizon_ms,
-        )?;
+        let horizon = self.earliest_delete_horizon()?;
+        let cleanable = self.compute_cleanable(&config, now_ms, upper_bound, horizon)?;
         if cleanable.dirty_bytes == 0 && !cleanable.must_clean {
             return Ok(None);
         }
@@ -213,7 +254,10 @@ impl PartitionLog {
                     .map_err(|e| self.poison(e))?;
             }
         }
-        state.earliest_delete_horizon_ms = counts.earliest_delete_horizon_ms;
+        self.cleaner.earliest_delete_horizon_ms.store(
+            counts.earliest_delete_horizon_ms.unwrap_or(NO_HORIZON),
+            Ordering::Release,
+        );
         stats.records_read = counts.records_read;
         stats.records_removed = counts.records_removed;
         stats.records_without_key = counts.records_without_key;

@@ -104,7 +104,7 @@ pub struct PartitionLog {
     poisoned: Mutex<Option<String>>,
     closed: AtomicBool,
     /// Held for the duration of a clean (see `compact.rs`).
-    cleaner: Mutex<compact::CleanerState>,
+    cleaner: compact::CleanerState,
     /// The cleaner compacts nothing at or above this offset (high watermark / LSO).
     cleaner_upper_bound: AtomicI64,
 }

@@ -157,7 +157,7 @@ impl PartitionLog {
             recovery_point: AtomicI64::new(log_end_offset),
             poisoned: Mutex::new(None),
             closed: AtomicBool::new(false),
-            cleaner: Mutex::new(Default::default()),
+            cleaner: Default::default(),
             cleaner_upper_bound: AtomicI64::new(i64::MAX),
         };
         Ok(log)
