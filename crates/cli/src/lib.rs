@@ -10,6 +10,7 @@
 //! the usage table on stderr, also for `--help`, as `CommandLineUtils.printUsageAndExit`
 //! does) and 1 when the command fails.
 
+pub mod client;
 pub mod options;
 pub mod props;
 pub mod time;
@@ -35,6 +36,15 @@ pub enum ToolError {
     /// The command could not be carried out; the text is Kafka's message for the case.
     #[error("{0}")]
     Failed(String),
+    /// No broker answered at the bootstrap address.
+    #[error(
+        "cannot reach a Kafka broker at {servers} ({detail})\n\
+         hint: is the broker running? Point the tool at it with --bootstrap-server HOST:PORT"
+    )]
+    Unreachable { servers: String, detail: String },
+    /// The client or the broker refused the request.
+    #[error("{0}")]
+    Client(#[from] fjord_client::ClientError),
     /// The command is valid, but this build has no client that could carry it out.
     #[error(
         "`fjord {tool}` understood the command, but cannot reach a broker yet: \

@@ -2,6 +2,7 @@
 //! option, and [`run`], which turns a parsed command line into the tool's typed command.
 
 pub mod configs;
+pub mod configs_run;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
@@ -95,7 +96,7 @@ pub fn check_bootstrap_server(servers: &str) -> Result<(), UsageError> {
 pub fn run(
     tool: Tool,
     set: &OptionSet,
-    _out: &mut dyn Write,
+    out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, ToolError> {
     match tool {
@@ -108,7 +109,7 @@ pub fn run(
                      4.0. The config will be fully removed in future releases."
                 );
             }
-            drop(command);
+            return topics::run::run(&command, out);
         }
         Tool::ConsoleProducer => drop(console_producer::ProducerCommand::try_from(set)?),
         Tool::ConsoleConsumer => drop(console_consumer::ConsumerCommand::try_from(set)?),
@@ -118,7 +119,10 @@ pub fn run(
                 let _ = writeln!(err, "{}", consumer_groups::NO_EXECUTE_WARNING);
             }
         }
-        Tool::Configs => drop(configs::ConfigCommand::try_from(set)?),
+        Tool::Configs => {
+            let command = configs::ConfigCommand::try_from(set)?;
+            return configs_run::run(&command, out);
+        }
         Tool::ProducerPerfTest => drop(producer_perf_test::PerfCommand::try_from(set)?),
         Tool::ConsumerPerfTest => drop(consumer_perf_test::PerfCommand::try_from(set)?),
         Tool::DeleteRecords => drop(delete_records::DeleteRecordsCommand::try_from(set)?),

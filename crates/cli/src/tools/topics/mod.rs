@@ -6,6 +6,7 @@
 //! (whole-name match) for every action but `--create`.
 
 pub mod describe;
+pub mod run;
 
 use crate::options::{OptionParser, OptionSet, OptionSpec, UsageError};
 use crate::props::{self, Properties};

@@ -1,0 +1,351 @@
+//! End-to-end tests of the `kafka-*` tools: the built `fjord` binary is started as a broker
+//! on free ports, `fjord install-aliases` links Kafka's script names to it, and the seed
+//! guides' command lines run verbatim through those links (with `localhost:9092` replaced by
+//! the test broker's address). Each test judges exit status, output and effect.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const FJORD: &str = env!("CARGO_BIN_EXE_fjord");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A broker in a temporary directory, with the alias links in `bin/`.
+struct Broker {
+    child: Child,
+    _lines: Receiver<String>,
+    dir: tempfile::TempDir,
+    bootstrap: String,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cmd = Command::new(FJORD);
+        cmd.current_dir(dir.path())
+            .args([
+                "server",
+                "--override",
+                &format!(
+                    "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{}",
+                    free_port()
+                ),
+                "--override",
+                "log.dirs=data",
+                "--override",
+                "console.enabled=false",
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("KAFKA_") {
+                cmd.env_remove(name);
+            }
+        }
+        let mut child = cmd.spawn().expect("spawn fjord");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains("fjord started") => break,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("the broker did not start within 30 s");
+                }
+            }
+        }
+        let out = Command::new(FJORD)
+            .args(["install-aliases", "bin"])
+            .current_dir(dir.path())
+            .output()
+            .expect("install-aliases");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Broker {
+            child,
+            _lines: lines,
+            dir,
+            bootstrap: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.dir.path().join("bin")
+    }
+
+    /// Runs a seed-guide command line: the first word names a link in `bin/`, and
+    /// `localhost:9092` stands for this broker.
+    fn run(&self, line: &str) -> Output {
+        let line = line.replace("localhost:9092", &self.bootstrap);
+        let mut words = line.split_whitespace();
+        let program = words.next().expect("a program");
+        run_to_exit(
+            Command::new(self.bin().join(program))
+                .args(words)
+                .current_dir(self.dir.path()),
+        )
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command that must finish within 30 s.
+fn run_to_exit(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("command did not finish within 30 s: {cmd:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn seed_topic_commands_through_alias_links() {
+    let broker = Broker::start();
+    let out = broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic test-topic --partitions 3 --replication-factor 1",
+    );
+    assert_eq!(assert_ok(&out), "Created topic test-topic.\n");
+    let out = broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic mon-topic --partitions 3 --replication-factor 1",
+    );
+    assert_eq!(assert_ok(&out), "Created topic mon-topic.\n");
+    let out = broker.run("kafka-topics.sh --create --topic test --bootstrap-server localhost:9092");
+    assert_eq!(assert_ok(&out), "Created topic test.\n");
+    let out = broker.run(
+        "kafka-topics.sh --create --topic my-topic --partitions 3 --replication-factor 1 --bootstrap-server localhost:9092",
+    );
+    assert_eq!(assert_ok(&out), "Created topic my-topic.\n");
+
+    let out = broker.run("kafka-topics --list --bootstrap-server localhost:9092");
+    let listed = assert_ok(&out);
+    let names: Vec<&str> = listed.lines().filter(|l| !l.starts_with("__")).collect();
+    assert_eq!(names, ["mon-topic", "my-topic", "test", "test-topic"]);
+
+    let out =
+        broker.run("kafka-topics --describe --bootstrap-server localhost:9092 --topic mon-topic");
+    let described = assert_ok(&out);
+    let lines: Vec<&str> = described.lines().collect();
+    assert_eq!(lines.len(), 4, "{described}");
+    assert!(
+        lines[0].starts_with("Topic: mon-topic\tTopicId: "),
+        "{described}"
+    );
+    assert!(
+        lines[0].ends_with("\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: "),
+        "{described}"
+    );
+    for (p, line) in lines[1..].iter().enumerate() {
+        assert!(
+            line.starts_with(&format!(
+                "\tTopic: mon-topic\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1"
+            )),
+            "{described}"
+        );
+    }
+    let out =
+        broker.run("kafka-topics.sh --describe --topic my-topic --bootstrap-server localhost:9092");
+    assert!(assert_ok(&out).starts_with("Topic: my-topic\t"));
+
+    let out =
+        broker.run("kafka-topics --delete --bootstrap-server localhost:9092 --topic mon-topic");
+    assert_eq!(assert_ok(&out), "");
+    let out =
+        broker.run("kafka-topics.sh --delete --topic my-topic --bootstrap-server localhost:9092");
+    assert_eq!(assert_ok(&out), "");
+    let out = broker.run("kafka-topics --list --bootstrap-server localhost:9092");
+    let listed = assert_ok(&out);
+    assert!(
+        !listed.lines().any(|l| l == "mon-topic" || l == "my-topic"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn topics_errors_alter_and_json() {
+    let broker = Broker::start();
+    let create = "kafka-topics --bootstrap-server localhost:9092 --create --topic orders --partitions 2 --config retention.ms=60000";
+    assert_ok(&broker.run(create));
+    // A second create fails as Kafka's does: message on stdout, exit 1.
+    let out = broker.run(create);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "Error while executing topic command : Topic 'orders' already exists.\n"
+    );
+    assert_eq!(
+        assert_ok(&broker.run(&format!("{create} --if-not-exists"))),
+        ""
+    );
+
+    assert_ok(&broker.run(
+        "kafka-topics --bootstrap-server localhost:9092 --alter --topic orders --partitions 5",
+    ));
+    let out = broker.run(
+        "kafka-topics --bootstrap-server localhost:9092 --describe --topic orders --output json",
+    );
+    let json: serde_json::Value = serde_json::from_str(&assert_ok(&out)).expect("json");
+    assert_eq!(json[0]["topic"], "orders");
+    assert_eq!(json[0]["partition_count"], 5);
+    assert_eq!(json[0]["configs"]["retention.ms"], "60000");
+
+    let out = broker.run("kafka-topics --bootstrap-server localhost:9092 --delete --topic nope");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("Topic 'nope' does not exist as expected"));
+    assert_ok(
+        &broker.run(
+            "kafka-topics --bootstrap-server localhost:9092 --delete --topic nope --if-exists",
+        ),
+    );
+}
+
+fn fjord_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(FJORD);
+    cmd.current_dir(dir);
+    cmd
+}
+
+#[test]
+fn usage_errors_use_kafka_messages_and_exit_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["topics", "--bootstrap-server", "h:1"],
+            "Command must include exactly one action: --list, --describe, --create, --alter or --delete",
+        ),
+        (
+            &["topics", "--bootstrap-server", "h:1", "--create"],
+            "Missing required argument \"[topic]\"",
+        ),
+        (
+            &["topics", "--zookeeper", "z:2181", "--list"],
+            "zookeeper is not a recognized option",
+        ),
+        (
+            &["console-consumer", "--bootstrap-server", "h:1"],
+            "Exactly one of --include/--topic is required.",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run_to_exit(fjord_in(dir.path()).args(args));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // --help prints the usage and examples on stderr and exits 1, as Kafka's tools do.
+    let out = run_to_exit(fjord_in(dir.path()).args(["topics", "--help"]));
+    assert_eq!(out.status.code(), Some(1));
+    let help = text(&out.stderr);
+    for needle in [
+        "Option",
+        "--bootstrap-server <String: server to connect to>",
+        "Examples:",
+    ] {
+        assert!(help.contains(needle), "{needle} missing:\n{help}");
+    }
+    // `fjord --help` lists the tools.
+    let out = run_to_exit(fjord_in(dir.path()).arg("--help"));
+    let help = assert_ok(&out);
+    for tool in [
+        "topics",
+        "console-producer",
+        "consumer-groups",
+        "install-aliases",
+    ] {
+        assert!(help.contains(tool), "{tool} missing:\n{help}");
+    }
+}
+
+#[test]
+fn unreachable_broker_names_the_address_and_does_not_hang() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let started = Instant::now();
+    let out = run_to_exit(fjord_in(dir.path()).args([
+        "topics",
+        "--list",
+        "--bootstrap-server",
+        &format!("127.0.0.1:{port}"),
+    ]));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("--bootstrap-server"), "{stderr}");
+}
+
+#[test]
+fn install_aliases_is_idempotent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = run_to_exit(fjord_in(dir.path()).args(["install-aliases", "bin"]));
+    assert!(assert_ok(&first).contains("20 links created, 0 replaced, 0 already in place"));
+    let again = run_to_exit(fjord_in(dir.path()).args(["install-aliases", "bin"]));
+    assert!(assert_ok(&again).contains("0 links created, 0 replaced, 20 already in place"));
+    for name in [
+        "kafka-topics",
+        "kafka-topics.sh",
+        "kafka-get-offsets.sh",
+        "kafka-server-start",
+    ] {
+        let link = dir.path().join("bin").join(name);
+        assert_eq!(
+            std::fs::read_link(&link).expect("a symlink"),
+            std::fs::canonicalize(FJORD).expect("binary path")
+        );
+    }
+}
