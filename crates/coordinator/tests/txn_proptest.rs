@@ -7,6 +7,7 @@
 //!   and then the very ones still pending);
 //! - a transaction completes exactly when its last marker is reported;
 //! - the epochs recorded or answered for a producer id never go down;
+//! - each id's records follow the `TransactionState` transition table;
 //! - a restart rebuilds the same state from the records.
 
 mod txn_common;
@@ -88,6 +89,8 @@ struct Model {
     prepared: HashMap<String, Vec<TopicPartition>>,
     /// Producers whose transaction the coordinator aborted to fence them.
     fenced: HashSet<(String, ProducerIdAndEpoch)>,
+    /// The state of each id's latest record.
+    logged_state: HashMap<String, TransactionState>,
     /// Highest epoch seen per producer id.
     max_epoch: HashMap<i64, i16>,
     log: Vec<TxnRecord>,
@@ -129,8 +132,24 @@ impl Model {
 
     fn absorb(&mut self, out: TxnOutcome) {
         for record in &out.records {
-            if let Some(value) = &record.value {
-                self.see_epoch(value.producer_id, value.producer_epoch);
+            let id = record.transactional_id.clone();
+            let Some(value) = &record.value else {
+                self.logged_state.remove(&id);
+                continue;
+            };
+            self.see_epoch(value.producer_id, value.producer_epoch);
+            let from = self.logged_state.insert(id, value.state);
+            match from {
+                None => assert_eq!(
+                    value.state,
+                    TransactionState::Empty,
+                    "a new id starts Empty"
+                ),
+                Some(from) => assert!(
+                    from.can_transition_to(value.state),
+                    "logged {from} -> {}",
+                    value.state
+                ),
             }
         }
         self.log.extend(out.records);
