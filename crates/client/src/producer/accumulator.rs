@@ -231,9 +231,8 @@ impl Accumulator {
             if let Some(base) = release_sequence {
                 queue.next_sequence = base;
             }
-            if queue.open.is_none() && queue.ready.is_empty() && !queue.in_flight {
-                self.partitions.remove(tp);
-            }
+            // The queue stays even when empty: it holds the partition's next sequence number,
+            // and starting again at 0 would make the broker take new records for duplicates.
         }
     }
 
@@ -304,6 +303,10 @@ mod tests {
         // A batch failing for good gives its sequence numbers back.
         acc.complete(&tp, Some(batches[0].base_sequence));
         assert!(acc.is_empty());
+        // An idle partition keeps counting where it left off.
+        acc.append(tp.clone(), pending(30).0, 25, 1);
+        let (batches, _) = acc.drain(now, Duration::from_secs(60), true);
+        assert_eq!(batches[0].base_sequence, 3);
     }
 
     #[test]
