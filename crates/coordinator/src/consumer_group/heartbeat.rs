@@ -432,6 +432,18 @@ fn resolve_member(
     let joining = req.member_epoch == JOIN_GROUP_MEMBER_EPOCH;
     let Some(instance_id) = &req.instance_id else {
         return match group.members.get(member_id) {
+            Some(member) if joining && check_epoch(member, req.member_epoch, owned).is_err() => {
+                // A known member rejoining at epoch 0 (after FENCED_MEMBER_EPOCH, or a lost
+                // join response): a join reports no partitions, so it starts over with none.
+                let mut member = member.clone();
+                member.member_epoch = 0;
+                member.previous_member_epoch = 0;
+                member.state = MemberState::Stable;
+                member.assigned_partitions.clear();
+                member.partitions_pending_revocation.clear();
+                member.revocation_deadline_ms = None;
+                Ok((member, None))
+            }
             Some(member) => {
                 check_epoch(member, req.member_epoch, owned)?;
                 Ok((member.clone(), None))
