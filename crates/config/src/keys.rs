@@ -48,8 +48,11 @@ pub const ACCEPTED_WITHOUT_EFFECT: &[&str] = &[
     "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr",
     "group.coordinator.rebalance.protocols",
-    "log.cleaner.enable",
     "log.cleaner.threads",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.io.buffer.size",
+    "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.max.bytes.per.second",
     "log.preallocate",
     "controlled.shutdown.enable",
     "unclean.leader.election.enable",
@@ -403,6 +406,71 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c| Some(c.log_cleanup_policy.join(",")),
+    },
+    Key {
+        name: "log.cleaner.enable",
+        ty: "boolean",
+        doc: "Run the log cleaner (with retention, every `log.retention.check.interval.ms`) on topics whose cleanup policy includes `compact`.",
+        set: |c, v| {
+            c.log_cleaner_enable = boolean(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_enable.to_string()),
+    },
+    Key {
+        name: "log.cleaner.dedupe.buffer.size",
+        ty: "long",
+        doc: "The most memory the cleaner's offset map (key digest to latest offset) may take; fjord allocates only what the dirty section needs, up to this.",
+        set: |c, v| {
+            c.log_cleaner_dedupe_buffer_size = int(v, 0)?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_dedupe_buffer_size.to_string()),
+    },
+    Key {
+        name: "log.cleaner.delete.retention.ms",
+        ty: "long",
+        doc: "Default `delete.retention.ms`: how long a tombstone stays readable after its first clean.",
+        set: |c, v| {
+            c.log_cleaner_delete_retention_ms = int(v, 0)?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_delete_retention_ms.to_string()),
+    },
+    Key {
+        name: "log.cleaner.min.cleanable.ratio",
+        ty: "double",
+        doc: "Default `min.cleanable.dirty.ratio`: the dirty share of a compacted log that triggers a clean.",
+        set: |c, v| {
+            c.log_cleaner_min_cleanable_ratio = v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or("must be a number between 0 and 1")?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_min_cleanable_ratio.to_string()),
+    },
+    Key {
+        name: "log.cleaner.min.compaction.lag.ms",
+        ty: "long",
+        doc: "Default `min.compaction.lag.ms`: records younger than this are not compacted.",
+        set: |c, v| {
+            c.log_cleaner_min_compaction_lag_ms = int(v, 0)?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_min_compaction_lag_ms.to_string()),
+    },
+    Key {
+        name: "log.cleaner.max.compaction.lag.ms",
+        ty: "long",
+        doc: "Default `max.compaction.lag.ms`: a dirty record older than this forces a clean.",
+        set: |c, v| {
+            c.log_cleaner_max_compaction_lag_ms = int(v, 1)?;
+            Ok(())
+        },
+        get: |c| Some(c.log_cleaner_max_compaction_lag_ms.to_string()),
     },
     Key {
         name: "log.index.interval.bytes",

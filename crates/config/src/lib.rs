@@ -90,6 +90,19 @@ pub struct ServerConfig {
     pub log_fsync_enable: bool,
     /// `log.cleanup.policy`, default `delete`.
     pub log_cleanup_policy: Vec<String>,
+    /// `log.cleaner.enable`, default true: compact the logs whose policy includes `compact`.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.dedupe.buffer.size`, default 134217728: the most memory one clean's
+    /// offset map takes.
+    pub log_cleaner_dedupe_buffer_size: i64,
+    /// `log.cleaner.delete.retention.ms`, default 86400000 (topic `delete.retention.ms`).
+    pub log_cleaner_delete_retention_ms: i64,
+    /// `log.cleaner.min.cleanable.ratio`, default 0.5 (topic `min.cleanable.dirty.ratio`).
+    pub log_cleaner_min_cleanable_ratio: f64,
+    /// `log.cleaner.min.compaction.lag.ms`, default 0 (topic `min.compaction.lag.ms`).
+    pub log_cleaner_min_compaction_lag_ms: i64,
+    /// `log.cleaner.max.compaction.lag.ms`, default `i64::MAX` (topic `max.compaction.lag.ms`).
+    pub log_cleaner_max_compaction_lag_ms: i64,
     /// `message.max.bytes`, default 1048588.
     pub message_max_bytes: i32,
     /// `log.message.timestamp.type`, default CreateTime.
@@ -195,6 +208,12 @@ impl Default for ServerConfig {
             log_flush_on_ack: false,
             log_fsync_enable: true,
             log_cleanup_policy: vec!["delete".to_string()],
+            log_cleaner_enable: true,
+            log_cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            log_cleaner_delete_retention_ms: 86_400_000,
+            log_cleaner_min_cleanable_ratio: 0.5,
+            log_cleaner_min_compaction_lag_ms: 0,
+            log_cleaner_max_compaction_lag_ms: i64::MAX,
             message_max_bytes: 1_048_588,
             log_message_timestamp_type: TimestampType::CreateTime,
             log_message_timestamp_before_max_ms: i64::MAX,
