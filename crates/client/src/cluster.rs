@@ -358,13 +358,25 @@ impl Cluster {
         topics: &[String],
         auto_create: bool,
     ) -> Result<Arc<ClusterMetadata>, ClientError> {
+        let timeout = Duration::from_millis(self.inner.config.default_api_timeout_ms);
+        self.fresh_metadata_until(topics, auto_create, Instant::now() + timeout)
+            .await
+    }
+
+    /// [`Cluster::fresh_metadata`] retried until `deadline` (the producer's `max.block.ms`).
+    pub async fn fresh_metadata_until(
+        &self,
+        topics: &[String],
+        auto_create: bool,
+        deadline: Instant,
+    ) -> Result<Arc<ClusterMetadata>, ClientError> {
         let max_age = Duration::from_millis(self.inner.config.metadata_max_age_ms);
         let current = self.metadata();
         if current.fetched_at.elapsed() < max_age && covers(&current, topics).is_ok() {
             return Ok(current);
         }
         let names = topics.to_vec();
-        self.retry(|| async {
+        self.retry_until(deadline, || async {
             let metadata = self
                 .refresh_metadata_with(Some(&names), auto_create)
                 .await?;

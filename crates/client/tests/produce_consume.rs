@@ -351,3 +351,28 @@ async fn idempotent_batches_carry_producer_id_and_contiguous_sequences() {
     }
     assert_eq!(next_sequence, 50);
 }
+
+#[tokio::test]
+async fn send_to_a_missing_topic_fails_after_max_block_ms() {
+    let broker = start_broker(|c| c.auto_create_topics_enable = false).await;
+    let mut config = ProducerConfig::new(broker.client_config());
+    config.set("max.block.ms", "500").unwrap();
+    let producer = Producer::connect(config).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = producer
+        .send(ProducerRecord::new("missing", "x"))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        err.error_code(),
+        fjord_client::kafka_protocol::ResponseError::RequestTimedOut,
+        "{err}"
+    );
+    assert!(err.to_string().contains("missing"), "{err}");
+    producer.close().await;
+}

@@ -19,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::records::Compression;
@@ -80,6 +81,8 @@ pub struct ProducerConfig {
     pub buffer_memory: usize,
     /// `max.request.size` (default 1048576): the largest record accepted.
     pub max_request_size: usize,
+    /// `max.block.ms` (default 60000): how long `send` waits for metadata of its topic.
+    pub max_block_ms: u64,
 }
 
 impl ProducerConfig {
@@ -95,6 +98,7 @@ impl ProducerConfig {
             delivery_timeout_ms: 120_000,
             buffer_memory: 32 * 1024 * 1024,
             max_request_size: 1_048_576,
+            max_block_ms: 60_000,
         }
     }
 
@@ -115,6 +119,7 @@ impl ProducerConfig {
             "delivery.timeout.ms" => self.delivery_timeout_ms = parse(key, value)?,
             "buffer.memory" => self.buffer_memory = parse(key, value)?,
             "max.request.size" => self.max_request_size = parse(key, value)?,
+            "max.block.ms" => self.max_block_ms = parse(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -295,10 +300,12 @@ impl Producer {
         if self.shared.accumulator.lock().closed {
             return Err(ClientError::Closed);
         }
+        let deadline =
+            std::time::Instant::now() + Duration::from_millis(self.shared.config.max_block_ms);
         let metadata = self
             .shared
             .cluster
-            .fresh_metadata(std::slice::from_ref(&record.topic), true)
+            .fresh_metadata_until(std::slice::from_ref(&record.topic), true, deadline)
             .await?;
         let num_partitions = metadata.partition_count(&record.topic).unwrap_or(0);
         if let Some(p) = record.partition {
