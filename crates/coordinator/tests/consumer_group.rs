@@ -684,3 +684,66 @@ fn records_round_trip_through_their_bytes() {
         assert_eq!(decoded.as_ref(), Ok(record));
     }
 }
+
+#[test]
+fn replay_rebuilds_members_mid_revocation_and_a_static_member_away() {
+    let mut c = coordinator();
+    let mut log = Vec::new();
+    let mut join_s = join_req("s", &["orders"]);
+    join_s.instance_id = Some("i".into());
+    log.extend(send(&mut c, join_s, 0).1);
+    log.extend(send(&mut c, join_req("b", &["orders", "audit"]), 0).1);
+    let all = parts(&[(ORDERS, &[0, 1, 2, 3])]);
+    let mut hb = hb_req("s", 1, Some(&all));
+    hb.instance_id = Some("i".into());
+    log.extend(send(&mut c, hb, 10).1);
+    assert_eq!(
+        c.consumer_group(G).expect("group").members["s"].state,
+        MemberState::UnrevokedPartitions
+    );
+    let mut replayed = coordinator();
+    for record in &log {
+        replayed.replay(record, 1_000);
+    }
+    let original = c.consumer_group(G).expect("group");
+    let rebuilt = replayed.consumer_group(G).expect("rebuilt");
+    assert_eq!(rebuilt.group_epoch, original.group_epoch);
+    assert_eq!(rebuilt.assignment_epoch, original.assignment_epoch);
+    assert_eq!(rebuilt.target_assignment, original.target_assignment);
+    assert_eq!(
+        rebuilt.subscription_metadata,
+        original.subscription_metadata
+    );
+    assert_eq!(rebuilt.static_members, original.static_members);
+    for (id, member) in &original.members {
+        let back = &rebuilt.members[id];
+        assert_eq!(back.assignment_value(), member.assignment_value(), "{id}");
+        assert_eq!(back.metadata_value(), member.metadata_value(), "{id}");
+        assert_eq!(back.last_heartbeat_ms, 1_000, "sessions restart at load");
+    }
+    // The static member steps away; replaying that keeps its partitions under epoch -2.
+    let mut leave = hb_req("s", -2, None);
+    leave.instance_id = Some("i".into());
+    let (_, records) = send(&mut c, leave, 20);
+    for record in &records {
+        replayed.replay(record, 1_000);
+    }
+    let away = &replayed.consumer_group(G).expect("rebuilt").members["s"];
+    assert_eq!(away.member_epoch, -2);
+    assert!(away.partitions_pending_revocation.is_empty());
+    assert_eq!(
+        replayed.describe_consumer_groups(&[G.to_string()]),
+        c.describe_consumer_groups(&[G.to_string()])
+    );
+    // Deleting after everyone left removes the group from a replayed coordinator too.
+    let (_, r1) = send(&mut c, hb_req("b", 2, None), 30);
+    let mut leave = hb_req("s", -1, None);
+    leave.instance_id = Some("i".into());
+    let (_, r2) = send(&mut c, leave, 30);
+    let (_, r3) = send(&mut c, hb_req("b", -1, None), 30);
+    let (_, r4) = c.delete_groups(&[G.to_string()], 40);
+    for record in r1.iter().chain(&r2).chain(&r3).chain(&r4) {
+        replayed.replay(record, 1_000);
+    }
+    assert!(replayed.consumer_group(G).is_none());
+}

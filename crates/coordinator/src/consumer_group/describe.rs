@@ -186,6 +186,28 @@ impl GroupCoordinator {
         Some(Ok(()))
     }
 
+    /// OffsetFetch v9+ (KIP-848) names the fetching member: in a consumer group it must be a
+    /// member at `member_epoch` (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH otherwise). Requests
+    /// without a member id (admin tools) and classic groups pass.
+    pub fn validate_offset_fetch(
+        &self,
+        group_id: &str,
+        member_id: Option<&str>,
+        member_epoch: i32,
+    ) -> Result<(), GroupError> {
+        let (Some(group), Some(member_id)) = (self.consumer_groups.get(group_id), member_id) else {
+            return Ok(());
+        };
+        let member = group
+            .members
+            .get(member_id)
+            .ok_or(GroupError::UnknownMemberId)?;
+        if member.member_epoch != member_epoch {
+            return Err(GroupError::StaleMemberEpoch);
+        }
+        Ok(())
+    }
+
     /// Topics some member of consumer group `group_id` subscribes to; `None` if it is not one.
     pub(crate) fn consumer_group_subscriptions(&self, group_id: &str) -> Option<BTreeSet<String>> {
         let group = self.consumer_groups.get(group_id)?;
