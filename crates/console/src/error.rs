@@ -116,8 +116,7 @@ impl ConsoleError {
                 .client_message()
                 .unwrap_or_else(|| "the controller failed; see the broker log".to_string()),
             ConsoleError::Replica(ReplicaError::Validation(e)) => e.to_string(),
-            ConsoleError::Replica(e) if self.status() == StatusCode::INTERNAL_SERVER_ERROR => {
-                let _ = e;
+            ConsoleError::Replica(_) if self.status() == StatusCode::INTERNAL_SERVER_ERROR => {
                 "the broker failed to serve this partition; see the broker log".to_string()
             }
             ConsoleError::Task(_) | ConsoleError::Bind { .. } => {

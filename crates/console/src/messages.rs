@@ -195,12 +195,26 @@ fn matches(record: &Record, needle: &str) -> bool {
             .any(|(k, v)| has(k.as_bytes()) || v.as_deref().is_some_and(has))
 }
 
+/// One decoded batch: its data records and the offset after its last offset (from the
+/// header, which keeps the batch's range even when compaction removed records or the batch
+/// holds only control records).
+struct DecodedBatch {
+    records: Vec<Record>,
+    next_offset: i64,
+}
+
 /// Decodes every batch of `records` (whole batches from the log); stops at a cut tail.
-fn decode_batches(mut records: Bytes, first_offset: i64) -> Result<Vec<Record>> {
+/// Batch header: base offset at bytes 0..8, last offset delta at 23..27.
+fn decode_batches(mut records: Bytes, first_offset: i64) -> Result<Vec<DecodedBatch>> {
     let mut out = Vec::new();
     while records.len() >= 61 {
+        let base_offset = i64::from_be_bytes(records[0..8].try_into().unwrap_or_default());
+        let last_offset_delta = i32::from_be_bytes(records[23..27].try_into().unwrap_or_default());
         match RecordBatchDecoder::decode(&mut records) {
-            Ok(set) => out.extend(set.records.into_iter().filter(|r| !r.control)),
+            Ok(set) => out.push(DecodedBatch {
+                records: set.records.into_iter().filter(|r| !r.control).collect(),
+                next_offset: base_offset + i64::from(last_offset_delta) + 1,
+            }),
             Err(e) => {
                 if out.is_empty() {
                     return Err(ConsoleError::Decode {
@@ -228,28 +242,30 @@ fn scan_partition(
     let mut offset = start;
     let mut kept = Vec::new();
     let mut scanned = 0usize;
-    while offset < high_watermark && kept.len() < limit && scanned < SCAN_BUDGET_BYTES {
+    'reading: while offset < high_watermark && kept.len() < limit && scanned < SCAN_BUDGET_BYTES {
         let read = partition.read(offset, READ_BYTES, false)?;
         if read.records.is_empty() {
             break;
         }
         scanned += read.records.len();
-        let records = decode_batches(read.records, offset)?;
         let before = offset;
-        for record in records {
-            if record.offset < offset || record.offset >= high_watermark {
-                continue;
-            }
-            offset = record.offset + 1;
-            if filter.is_none_or(|needle| matches(&record, needle)) {
-                kept.push(record);
-                if kept.len() >= limit {
-                    break;
+        for batch in decode_batches(read.records, offset)? {
+            for record in batch.records {
+                if record.offset < offset || record.offset >= high_watermark {
+                    continue;
+                }
+                offset = record.offset + 1;
+                if filter.is_none_or(|needle| matches(&record, needle)) {
+                    kept.push(record);
+                    if kept.len() >= limit {
+                        break 'reading;
+                    }
                 }
             }
+            // Past the batch's range, records or not (compacted gaps, control batches).
+            offset = offset.max(batch.next_offset.min(high_watermark));
         }
         if offset == before {
-            // Batches of control records only (or compacted gaps): skip what was read.
             break;
         }
     }
