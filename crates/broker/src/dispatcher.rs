@@ -118,6 +118,16 @@ pub async fn dispatch(ctx: &BrokerContext, req: &RequestContext, body: RequestKi
         RequestKind::OffsetDelete(request) => Reply::Send(ResponseKind::OffsetDelete(
             handlers::offset_delete::handle(ctx, req, request).await,
         )),
+        RequestKind::ConsumerGroupHeartbeat(request) => {
+            Reply::Send(ResponseKind::ConsumerGroupHeartbeat(
+                handlers::consumer_group_heartbeat::handle(ctx, req, request).await,
+            ))
+        }
+        RequestKind::ConsumerGroupDescribe(request) => {
+            Reply::Send(ResponseKind::ConsumerGroupDescribe(
+                handlers::consumer_group_describe::handle(ctx, req, request).await,
+            ))
+        }
         _ => {
             // Reaching this means SUPPORTED_APIS lists an API with no arm above.
             error!(

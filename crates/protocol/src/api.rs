@@ -85,6 +85,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::IncrementalAlterConfigs, 0, 1),
     ApiSupport::new(ApiKey::OffsetDelete, 0, 0),
     ApiSupport::new(ApiKey::DescribeCluster, 0, 2),
+    // KIP-848 consumer protocol (crates/broker/src/group), Kafka 4.x's ranges.
+    ApiSupport::new(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    ApiSupport::new(ApiKey::ConsumerGroupDescribe, 0, 1),
     ApiSupport::new(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 

@@ -1,18 +1,17 @@
-//! ListGroups (key 16), v0-5: every group this node coordinates, with its protocol type,
-//! state (v4+) and type (v5+, always "classic" here).
+//! ListGroups (key 16), v0-5: every group this node coordinates, classic and KIP-848
+//! consumer groups alike, with its protocol type ("consumer" for both kinds of consumer
+//! group, "" for a group that only has offsets), state (v4+) and type (v5+: "classic" or
+//! "consumer").
 //!
 //! v4+ filter by state and v5+ by type, both case-insensitively as Kafka does; an empty
 //! filter keeps everything. A partition still loading makes the top-level error
 //! COORDINATOR_LOAD_IN_PROGRESS while the groups of the other partitions are still listed.
 
-use fjord_coordinator::GroupState;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{BrokerContext, RequestContext};
-
-const CLASSIC: &str = "classic";
 
 pub async fn handle(
     ctx: &BrokerContext,
@@ -29,33 +28,24 @@ pub async fn handle(
         .iter()
         .map(|s| s.to_lowercase())
         .collect();
-    if !types.is_empty() && !types.iter().any(|t| t == CLASSIC) {
-        return ListGroupsResponse::default();
-    }
     let mut error_code = 0;
     let mut groups = Vec::new();
     for shard in ctx.groups.shards() {
         let listed = shard
             .read(|coordinator| {
-                let mut listed: Vec<ListedGroup> = coordinator
-                    .group_ids()
-                    .filter_map(|id| coordinator.group(id))
-                    .filter(|g| g.state != GroupState::Dead)
-                    .filter(|g| {
-                        states.is_empty() || states.contains(&g.state.to_string().to_lowercase())
-                    })
+                coordinator
+                    .list_groups()
+                    .into_iter()
+                    .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
+                    .filter(|g| types.is_empty() || types.contains(&g.group_type.to_string()))
                     .map(|g| {
                         ListedGroup::default()
-                            .with_group_id(GroupId(StrBytes::from_string(g.group_id.clone())))
-                            .with_protocol_type(StrBytes::from_string(
-                                g.protocol_type.clone().unwrap_or_default(),
-                            ))
-                            .with_group_state(StrBytes::from_string(g.state.to_string()))
-                            .with_group_type(StrBytes::from_static_str(CLASSIC))
+                            .with_group_id(GroupId(StrBytes::from_string(g.group_id)))
+                            .with_protocol_type(StrBytes::from_string(g.protocol_type))
+                            .with_group_state(StrBytes::from_string(g.state))
+                            .with_group_type(StrBytes::from_string(g.group_type.to_string()))
                     })
-                    .collect();
-                listed.sort_by(|a, b| a.group_id.as_str().cmp(b.group_id.as_str()));
-                listed
+                    .collect::<Vec<ListedGroup>>()
             })
             .await;
         match listed {

@@ -5,9 +5,11 @@
 //! metadata "" and no error. A group-level error (NOT_COORDINATOR,
 //! COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID) is the top-level (v2-7) or per-group (v8+)
 //! error code; v1 has neither, so it goes on every partition. `require_stable` (v7+) needs no
-//! wait: fjord has no pending transactional offsets.
+//! wait: fjord has no pending transactional offsets. v9 members of a KIP-848 consumer group
+//! send their member id and epoch, checked as Kafka does (UNKNOWN_MEMBER_ID,
+//! STALE_MEMBER_EPOCH).
 
-use fjord_coordinator::{FetchedOffset, GroupError};
+use fjord_coordinator::{FetchedOffset, GroupCoordinator, GroupError};
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -32,7 +34,12 @@ pub async fn handle(
                     .flat_map(|t| t.partition_indexes.iter().map(|&p| (t.name.to_string(), p)))
                     .collect()
             });
-            let response = match fetch(ctx, group.group_id.as_str(), asked).await {
+            // v9+: a member of a KIP-848 group names itself; an admin sends null and -1.
+            let member = group
+                .member_id
+                .as_ref()
+                .map(|m| (m.to_string(), group.member_epoch));
+            let response = match fetch(ctx, group.group_id.as_str(), asked, member).await {
                 Ok(fetched) => OffsetFetchResponseGroup::default().with_topics(
                     by_topic(fetched)
                         .into_iter()
@@ -68,7 +75,7 @@ pub async fn handle(
             .flat_map(|t| t.partition_indexes.iter().map(|&p| (t.name.to_string(), p)))
             .collect()
     });
-    match fetch(ctx, request.group_id.as_str(), asked.clone()).await {
+    match fetch(ctx, request.group_id.as_str(), asked.clone(), None).await {
         Ok(fetched) => OffsetFetchResponse::default().with_topics(topics_v1(fetched, 0)),
         Err(e) if req.api_version >= 2 => {
             OffsetFetchResponse::default().with_error_code(e.error_code())
@@ -95,14 +102,42 @@ async fn fetch(
     ctx: &BrokerContext,
     group_id: &str,
     asked: Option<Vec<(String, i32)>>,
+    member: Option<(String, i32)>,
 ) -> Result<Vec<FetchedOffset>, GroupRuntimeError> {
     if group_id.is_empty() {
         return Err(GroupError::InvalidGroupId.into());
     }
     let shard = ctx.groups.shard_for(group_id).await?;
-    shard
-        .read(|coordinator| coordinator.fetch_offsets(group_id, asked.as_deref()))
-        .await
+    let fetched = shard
+        .read(|coordinator| {
+            check_member(coordinator, group_id, member.as_ref())?;
+            Ok::<_, GroupError>(coordinator.fetch_offsets(group_id, asked.as_deref()))
+        })
+        .await?;
+    Ok(fetched?)
+}
+
+/// Kafka's check for a fetch naming a member of a KIP-848 consumer group: the member must
+/// exist and send its current epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). Classic groups
+/// and admin fetches (no member id) are not checked, as in Kafka.
+fn check_member(
+    coordinator: &GroupCoordinator,
+    group_id: &str,
+    member: Option<&(String, i32)>,
+) -> Result<(), GroupError> {
+    let (Some(group), Some((member_id, member_epoch))) =
+        (coordinator.consumer_group(group_id), member)
+    else {
+        return Ok(());
+    };
+    if *member_epoch < 0 && member_id.is_empty() {
+        return Ok(());
+    }
+    match group.members.get(member_id) {
+        None => Err(GroupError::UnknownMemberId),
+        Some(m) if m.member_epoch != *member_epoch => Err(GroupError::StaleMemberEpoch),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Groups fetched partitions by topic, keeping the order topics first appear in.
