@@ -33,7 +33,10 @@ pub fn client_config(
 
 /// Runs one command's future to completion on a runtime of its own.
 pub fn block_on<T>(work: impl Future<Output = Result<T, ToolError>>) -> Result<T, ToolError> {
-    tokio::runtime::Builder::new_current_thread()
+    // Two workers: the client's background tasks (the producer's sender, heartbeats) keep
+    // running while a tool's own task waits.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| ToolError::Failed(format!("cannot start the I/O runtime: {e}")))?

@@ -349,3 +349,131 @@ fn install_aliases_is_idempotent() {
         );
     }
 }
+
+impl Broker {
+    /// Runs a seed-guide command line with `input` on stdin (a pipe).
+    fn run_with_stdin(&self, line: &str, input: &str) -> Output {
+        use std::io::Write as _;
+        let line = line.replace("localhost:9092", &self.bootstrap);
+        let mut words = line.split_whitespace();
+        let program = words.next().expect("a program");
+        let mut child = Command::new(self.bin().join(program))
+            .args(words)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{program} did not finish within 30 s");
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        child.wait_with_output().expect("output")
+    }
+}
+
+#[test]
+fn seed_console_producer_and_consumer_lines() {
+    let broker = Broker::start();
+    assert_ok(&broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic mon-topic --partitions 3 --replication-factor 1",
+    ));
+    // The guide's producer line, fed from a pipe.
+    let out = broker.run_with_stdin(
+        "kafka-console-producer --bootstrap-server localhost:9092 --topic mon-topic",
+        "Hello Kafka\nMon premier message\n",
+    );
+    assert_eq!(assert_ok(&out), "", "no prompt on a pipe");
+    let out = broker.run_with_stdin(
+        "kafka-console-producer.sh --topic mon-topic --bootstrap-server localhost:9092 --property parse.key=true --property key.separator=:",
+        "user-1:{\"a\":1}\n",
+    );
+    assert_ok(&out);
+
+    // The guide's consumer line with keys, partitions and offsets; --max-messages ends it.
+    let out = broker.run(
+        "kafka-console-consumer --bootstrap-server localhost:9092 --topic mon-topic --from-beginning --property print.key=true --property print.partition=true --property print.offset=true --max-messages 3",
+    );
+    let printed = assert_ok(&out);
+    let mut lines: Vec<&str> = printed.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines.len(), 3, "{printed}");
+    let keyed = lines
+        .iter()
+        .find(|l| l.ends_with("\tuser-1\t{\"a\":1}"))
+        .unwrap_or_else(|| panic!("keyed record missing:\n{printed}"));
+    assert!(
+        keyed.starts_with("Partition:") && keyed.contains("\tOffset:"),
+        "{keyed}"
+    );
+    for value in ["Hello Kafka", "Mon premier message"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with(&format!("\tnull\t{value}"))),
+            "{value} missing:\n{printed}"
+        );
+    }
+    assert!(text(&out.stderr).contains("Processed a total of 3 messages"));
+
+    // The .sh spelling, values only; a partition with an offset needs no group.
+    let out = broker.run(
+        "kafka-console-consumer.sh --topic mon-topic --from-beginning --bootstrap-server localhost:9092 --max-messages 3",
+    );
+    let mut values: Vec<String> = assert_ok(&out).lines().map(String::from).collect();
+    values.sort_unstable();
+    assert_eq!(values, ["Hello Kafka", "Mon premier message", "{\"a\":1}"]);
+}
+
+/// The producer on a pseudo-terminal prints Kafka's `>` prompt and still sends every line.
+#[test]
+fn console_producer_on_a_pseudo_terminal() {
+    let broker = Broker::start();
+    assert_ok(
+        &broker.run(
+            "kafka-topics --create --bootstrap-server localhost:9092 --topic tty --partitions 1",
+        ),
+    );
+    // python3's pty module gives the producer a terminal on stdin and stdout; the lines are
+    // typed into it, then Ctrl-D ends the input.
+    let script = format!(
+        "import os, pty, sys, time\n\
+         pid, fd = pty.fork()\n\
+         if pid == 0:\n    os.execv({bin:?}, [{bin:?}, '--bootstrap-server', {bs:?}, '--topic', 'tty'])\n\
+         out = b''\n\
+         def read_for(seconds):\n    global out\n    end = time.time() + seconds\n    while time.time() < end:\n        try:\n            import select\n            r, _, _ = select.select([fd], [], [], 0.1)\n            if r:\n                out += os.read(fd, 4096)\n        except OSError:\n            return\n\
+         read_for(2)\n\
+         os.write(fd, b'typed one\\n')\n\
+         read_for(0.5)\n\
+         os.write(fd, b'typed two\\n')\n\
+         read_for(0.5)\n\
+         os.write(fd, b'\\x04')\n\
+         read_for(5)\n\
+         _, status = os.waitpid(pid, 0)\n\
+         sys.stdout.write(out.decode('utf-8', 'replace'))\n\
+         sys.exit(os.WEXITSTATUS(status))\n",
+        bin = broker.bin().join("kafka-console-producer").display().to_string(),
+        bs = broker.bootstrap,
+    );
+    let out = run_to_exit(Command::new("python3").args(["-c", &script]));
+    let transcript = assert_ok(&out);
+    assert!(
+        transcript.contains('>'),
+        "no prompt on a terminal:\n{transcript}"
+    );
+    let out = broker.run(
+        "kafka-console-consumer --bootstrap-server localhost:9092 --topic tty --partition 0 --offset earliest --max-messages 2",
+    );
+    assert_eq!(assert_ok(&out), "typed one\ntyped two\n");
+}

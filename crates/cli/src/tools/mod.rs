@@ -5,6 +5,7 @@ pub mod configs;
 pub mod configs_run;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod console_run;
 pub mod consumer_groups;
 pub mod consumer_perf_test;
 pub mod delete_records;
@@ -111,8 +112,14 @@ pub fn run(
             }
             return topics::run::run(&command, out);
         }
-        Tool::ConsoleProducer => drop(console_producer::ProducerCommand::try_from(set)?),
-        Tool::ConsoleConsumer => drop(console_consumer::ConsumerCommand::try_from(set)?),
+        Tool::ConsoleProducer => {
+            let command = console_producer::ProducerCommand::try_from(set)?;
+            return console_run::produce(&command, err);
+        }
+        Tool::ConsoleConsumer => {
+            let command = console_consumer::ConsumerCommand::try_from(set)?;
+            return console_run::consume(&command, out, err);
+        }
         Tool::ConsumerGroups => {
             let command = consumer_groups::GroupCommand::try_from(set)?;
             if command.warn_no_execute {
