@@ -6,16 +6,21 @@ the binaries and jars and calls this; report.py turns the collected runs into me
 JSON and Markdown.
 
 Per broker run, on a fresh temporary data dir with free loopback ports:
-  1. spawn the broker; start-up = spawn -> first Metadata v4 response naming a broker;
+  1. spawn the broker; start-up = spawn -> first Metadata v4 response naming a broker (Kafka's
+     log dir is formatted before the timed start; the format time is reported beside it);
   2. idle RSS = VmRSS of the broker process IDLE_SETTLE_S seconds after that;
-  3. for each record size and acks setting: create a 6-partition topic (BenchClient create),
-     then org.apache.kafka.tools.ProducerPerformance --num-records N --record-size S
-     --throughput -1 acks=A;
-  4. RSS after the produce runs;
-  5. for each record size: read the acks=1 topic back (BenchClient consume, assign(), no group);
-  Around every produce and consume step, the broker's user + system CPU time (/proc/PID/stat)
-  gives its CPU seconds per GiB of payload;
-  6. SIGTERM, then SIGKILL after STOP_GRACE_S; count WARN/ERROR lines in the broker log.
+  3. for each producer client (--producers), record size and acks setting: create a
+     6-partition topic, then produce --records records as fast as the client goes;
+  4. RSS after the produce runs, and the peak RSS seen while they ran (VmRSS sampled every
+     0.2 s, and VmHWM);
+  5. for each consumer client (--consumers) and record size: read the acks=1 topic written by
+     the first producer client back from the start;
+  6. for each latency client (--latency-clients): a fresh topic, --latency-rate records/s of
+     --latency-size bytes for --latency-seconds (+5 s warm-up), end-to-end p50/p99/p99.9/max;
+  Around every produce, consume and latency step, the broker's user + system CPU time
+  (/proc/PID/stat) gives its CPU seconds per GiB of payload;
+  7. SIGTERM, then SIGKILL after STOP_GRACE_S; count WARN/ERROR lines in the broker log.
+The client steps themselves live in clients.py.
 Brokers alternate A B A B for --rounds rounds. Stdlib only.
 """
 
@@ -30,10 +35,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import report
+from clients import BenchError, run_checked
+import clients
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SERVER_SH = ROOT / "tests" / "compat" / "kafka" / "kafka-server.sh"
@@ -42,7 +50,7 @@ PARTITIONS = 6
 IDLE_SETTLE_S = 5.0
 STARTUP_TIMEOUT_S = 120.0
 STOP_GRACE_S = 30.0
-STEP_TIMEOUT_S = 900.0
+RSS_SAMPLE_S = 0.2
 
 # Broker settings given to both brokers, as Kafka keys. Flushing is left to the OS (Kafka's
 # default, and fjord's); retention is long enough that nothing is deleted during a run.
@@ -56,17 +64,6 @@ COMMON_SETTINGS = [
 
 # Kafka's heap as shipped by kafka-server-start.sh, unless KAFKA_HEAP_OPTS says otherwise.
 KAFKA_DEFAULT_HEAP = "-Xmx1G -Xms1G"
-
-PRODUCER_LINE = re.compile(
-    r"(?P<records>\d+) records sent, (?P<rps>[\d.]+) records/sec \((?P<mbps>[\d.]+) MB/sec\), "
-    r"(?P<avg>[\d.]+) ms avg latency, (?P<max>[\d.]+) ms max latency, (?P<p50>\d+) ms 50th, "
-    r"(?P<p95>\d+) ms 95th, (?P<p99>\d+) ms 99th"
-)
-
-
-class BenchError(Exception):
-    """A step of the benchmark failed; the message says which and why."""
-
 
 def free_port():
     with socket.socket() as s:
@@ -101,12 +98,44 @@ def recv_exact(sock, n):
     return buf
 
 
-def vm_rss_kb(pid):
+def vm_status_kb(pid, field):
+    """A kB figure of /proc/PID/status: VmRSS (resident now) or VmHWM (peak resident)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
+    raise BenchError(f"no {field} for pid {pid}")
+
+
+def vm_rss_kb(pid):
+    return vm_status_kb(pid, "VmRSS")
+
+
+class RssSampler:
+    """Samples the broker's VmRSS every RSS_SAMPLE_S seconds in a thread while a phase runs and
+    keeps the largest value: resident memory under load, independent of what is left after."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.peak_kb = max(self.peak_kb, self.broker.rss_kb())
+            except (OSError, BenchError):
+                return
+            self._stop.wait(RSS_SAMPLE_S)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def cpu_seconds(pid):
@@ -284,125 +313,58 @@ class PidFile:
         self.path.write_text("".join(f"{p}\n" for p in pids if p != str(pid)))
 
 
-def run_checked(cmd, timeout, what, pids):
-    """Runs a client command in its own process group, bounded by timeout; killed on any
-    failure or interruption of the driver."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    pids.add(proc.pid)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise BenchError(f"{what}: timed out after {timeout} s") from e
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    finally:
-        pids.remove(proc.pid)
-    if proc.returncode != 0:
-        raise BenchError(f"{what}: exit {proc.returncode}\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    return stdout
-
-
-def java_client(args, main_class, argv, what):
-    cmd = ["java", "-Xmx1G", "-cp", args.client_classpath, main_class] + argv
-    return run_checked(cmd, STEP_TIMEOUT_S, what, args.pids)
-
-
-def produce(args, broker, topic, size, acks):
-    out = java_client(
-        args, "org.apache.kafka.tools.ProducerPerformance",
-        ["--topic", topic, "--num-records", str(args.records), "--record-size", str(size),
-         "--throughput", "-1", "--producer-props", f"bootstrap.servers={broker.bootstrap}",
-         f"acks={acks}"],
-        f"{broker.kind} produce {topic}")
-    matches = list(PRODUCER_LINE.finditer(out))
-    if not matches:
-        raise BenchError(f"no summary line in ProducerPerformance output:\n{out[-2000:]}")
-    m = matches[-1]
-    if int(m["records"]) != args.records:
-        raise BenchError(f"ProducerPerformance sent {m['records']} of {args.records}")
-    return {
-        "records_per_s": float(m["rps"]),
-        "mb_per_s": float(m["mbps"]),
-        "avg_latency_ms": float(m["avg"]),
-        "p99_latency_ms": float(m["p99"]),
-    }
-
-
-def consume_with_perf_tool(args, broker, topic):
-    """Kafka's ConsumerPerformance (subscribe, consumer group): needs FindCoordinator and the
-    group APIs, which fjord does not have yet; kept for when it does (--consumer perf)."""
-    out = java_client(
-        args, "org.apache.kafka.tools.ConsumerPerformance",
-        ["--bootstrap-server", broker.bootstrap, "--topic", topic,
-         "--num-records", str(args.records), "--timeout", "60000",
-         "--group", f"bench-{topic}"],
-        f"{broker.kind} ConsumerPerformance {topic}")
-    lines = [l for l in out.splitlines() if l.count(",") >= 5]
-    if len(lines) < 2 or not lines[0].startswith("start.time"):
-        raise BenchError(f"no summary from ConsumerPerformance:\n{out[-2000:]}")
-    row = dict(zip([h.strip() for h in lines[0].split(",")],
-                   [v.strip() for v in lines[-1].split(",")]))
-    return {"records_per_s": float(row["nMsg.sec"]), "mb_per_s": float(row["MB.sec"])}
-
-
-def consume(args, broker, topic):
-    if args.consumer == "perf":
-        return consume_with_perf_tool(args, broker, topic)
-    out = java_client(args, "fjord.bench.BenchClient",
-                      ["consume", broker.bootstrap, topic, str(args.records)],
-                      f"{broker.kind} consume {topic}")
-    line = [l for l in out.splitlines() if l.startswith("{")]
-    if not line:
-        raise BenchError(f"no result from BenchClient consume:\n{out[-2000:]}")
-    got = json.loads(line[-1])
-    return {
-        "records_per_s": got["records"] / got["seconds"],
-        "mb_per_s": got["bytes"] / got["seconds"] / (1024 * 1024),
-    }
-
-
 def run_broker(args, kind, round_no):
     broker = Broker(kind, args)
     failed = True
+
+    def say(text):
+        print(f"[round {round_no}] {kind}: {text}", file=sys.stderr)
+
     try:
-        print(f"[round {round_no}] {kind}: starting", file=sys.stderr)
+        say("starting")
         result = {"broker": kind, "round": round_no}
         result["startup_ms"] = broker.start()
         if broker.kafka_format_ms is not None:
             result["kafka_format_ms"] = broker.kafka_format_ms
         time.sleep(IDLE_SETTLE_S)
         result["idle_rss_kb"] = broker.rss_kb()
-        print(f"[round {round_no}] {kind}: up in {result['startup_ms']:.0f} ms, "
-              f"idle RSS {result['idle_rss_kb'] // 1024} MiB", file=sys.stderr)
+        say(f"up in {result['startup_ms']:.0f} ms, idle RSS {result['idle_rss_kb'] // 1024} MiB")
         result["produce"] = {}
-        for size in args.sizes:
-            for acks in args.acks:
-                topic = f"bench-{size}b-acks{acks}"
-                java_client(args, "fjord.bench.BenchClient",
-                            ["create", broker.bootstrap, topic, str(PARTITIONS)],
-                            f"{kind} create {topic}")
-                got = with_broker_cpu(broker, args.records * size,
-                                      lambda: produce(args, broker, topic, size, acks))
-                result["produce"][f"{size}b_acks{acks}"] = got
-                print(f"[round {round_no}] {kind}: produce {size} B acks={acks}: "
-                      f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s, "
-                      f"broker {got['broker_cpu_s_per_gib']:.1f} CPU s/GiB",
-                      file=sys.stderr)
+        with RssSampler(broker) as sampler:
+            for client in args.producers:
+                for size in args.sizes:
+                    for acks in args.acks:
+                        topic = f"bench-{client}-{size}b-acks{acks}"
+                        clients.create_topic(args, broker, topic, PARTITIONS)
+                        got = with_broker_cpu(
+                            broker, args.records * size,
+                            lambda: clients.produce(args, broker, client, topic, size, acks))
+                        result["produce"][f"{client}.{size}b_acks{acks}"] = got
+                        say(f"{client} produce {size} B acks={acks}: "
+                            f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s, "
+                            f"broker {got['broker_cpu_s_per_gib']:.1f} CPU s/GiB")
         result["rss_after_produce_kb"] = broker.rss_kb()
+        result["rss_under_load_kb"] = sampler.peak_kb
+        result["rss_peak_kb"] = vm_status_kb(broker.proc.pid, "VmHWM")
         result["consume"] = {}
-        for size in args.sizes:
-            topic = f"bench-{size}b-acks{args.acks[0]}"
-            got = with_broker_cpu(broker, args.records * size,
-                                  lambda: consume(args, broker, topic))
-            result["consume"][f"{size}b"] = got
-            print(f"[round {round_no}] {kind}: consume {size} B: "
-                  f"{got['records_per_s']:.0f} msg/s {got['mb_per_s']:.1f} MB/s, "
-                  f"broker {got['broker_cpu_s_per_gib']:.1f} CPU s/GiB", file=sys.stderr)
+        for client in args.consumers:
+            for size in args.sizes:
+                topic = f"bench-{args.producers[0]}-{size}b-acks{args.acks[0]}"
+                got = with_broker_cpu(broker, args.records * size,
+                                      lambda: clients.consume(args, broker, client, topic))
+                result["consume"][f"{client}.{size}b"] = got
+                say(f"{client} consume {size} B: {got['records_per_s']:.0f} msg/s "
+                    f"{got['mb_per_s']:.1f} MB/s, broker {got['broker_cpu_s_per_gib']:.1f} "
+                    "CPU s/GiB")
+        result["latency"] = {}
+        for client in args.latency_clients:
+            topic = f"bench-latency-{client}"
+            clients.create_topic(args, broker, topic, PARTITIONS)
+            got = clients.latency(args, broker, client, topic)
+            result["latency"][f"{client}.{args.latency_size}b"] = got
+            say(f"{client} latency at {args.latency_rate} msg/s: p50 {got['p50_ms']:.2f} ms, "
+                f"p99 {got['p99_ms']:.2f} ms, p99.9 {got['p999_ms']:.2f} ms, "
+                f"max {got['max_ms']:.2f} ms")
         broker.stop()
         result["log"] = broker.log_problems()
         failed = False
@@ -412,6 +374,16 @@ def run_broker(args, kind, round_no):
         raise
     finally:
         broker.close(keep=failed and args.keep_on_failure)
+
+
+def csv_of(allowed):
+    def parse(text):
+        items = [x for x in text.split(",") if x]
+        bad = [x for x in items if x not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {sorted(allowed)}")
+        return items
+    return parse
 
 
 def parse_args():
@@ -427,9 +399,20 @@ def parse_args():
     p.add_argument("--acks", default="1,all", type=lambda s: s.split(","))
     p.add_argument("--brokers", default="fjord,kafka", type=lambda s: s.split(","),
                    help="order within a round (A B A B ...)")
-    p.add_argument("--consumer", choices=["assign", "perf"], default="assign",
-                   help="assign: BenchClient (no group, works on fjord today); "
-                        "perf: Kafka's ConsumerPerformance (needs consumer groups)")
+    p.add_argument("--rdkafka-bin", required=True)
+    p.add_argument("--producers", default="perf,rdkafka", type=csv_of({"perf", "rdkafka"}),
+                   help="perf: Kafka's ProducerPerformance; rdkafka: bench/rdkafka")
+    p.add_argument("--consumers", default="perf,rdkafka",
+                   type=csv_of({"perf", "rdkafka", "assign"}),
+                   help="perf: Kafka's ConsumerPerformance (consumer group); rdkafka: "
+                        "bench/rdkafka (assign); assign: BenchClient (assign, no group)")
+    p.add_argument("--latency-clients", default="java,rdkafka",
+                   type=csv_of({"java", "rdkafka"}),
+                   help="clients for the fixed-rate end-to-end latency run ('' skips it)")
+    p.add_argument("--latency-rate", type=int, default=20_000, help="records/s")
+    p.add_argument("--latency-seconds", type=int, default=60,
+                   help="measured seconds, after a 5 s warm-up")
+    p.add_argument("--latency-size", type=int, default=100, help="record value bytes")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--keep-on-failure", action="store_true",
                    help="keep the failed broker's data dir and log")

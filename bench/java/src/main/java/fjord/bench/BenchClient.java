@@ -3,13 +3,22 @@
 //
 //   create  BOOTSTRAP TOPIC PARTITIONS   create a topic (replication factor 1) and wait for it
 //   consume BOOTSTRAP TOPIC RECORDS      read RECORDS records from the start of every partition
+//   latency BOOTSTRAP TOPIC RATE SECONDS SIZE
+//                                        end-to-end latency at a fixed produce rate
 //
-// `consume` exists because Kafka's ConsumerPerformance subscribes with a consumer group and
-// fjord has no group coordinator yet; this reader uses assign() and no group.id, so it needs
-// only Metadata, ListOffsets and Fetch. It prints one line of JSON:
+// `consume` predates fjord's group coordinator: it uses assign() and no group.id, so it needs
+// only Metadata, ListOffsets and Fetch (the side by side now uses Kafka's ConsumerPerformance;
+// this stays as `--consumers assign`). It prints one line of JSON:
 //   {"records":N,"bytes":B,"seconds":S}
 // where bytes counts key + value bytes (what ConsumerPerformance counts) and seconds runs from
 // the first poll to the record that completes the count.
+//
+// `latency` runs a producer (acks=1, linger.ms=0) that sends RATE records/s of SIZE bytes for
+// WARMUP_S + SECONDS seconds, and in the same JVM an assign() consumer of every partition. Each
+// value starts with the System.nanoTime() of its send() call; the consumer subtracts it from
+// its own nanoTime() at poll return, so one monotonic clock serves both ends. Records sent in
+// the first WARMUP_S seconds are not counted (connections, metadata, JIT). It prints:
+//   {"sent":N,"received":N,"lost":N,"rate":R,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..}
 package fjord.bench;
 
 import java.time.Duration;
@@ -33,8 +42,14 @@ public final class BenchClient {
   private BenchClient() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length == 6 && args[0].equals("latency")) {
+      Latency.run(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+          Integer.parseInt(args[5]));
+      return;
+    }
     if (args.length != 4) {
       System.err.println("usage: BenchClient create|consume BOOTSTRAP TOPIC N");
+      System.err.println("       BenchClient latency BOOTSTRAP TOPIC RATE SECONDS SIZE");
       System.exit(2);
     }
     switch (args[0]) {
