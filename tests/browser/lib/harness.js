@@ -25,7 +25,8 @@ async function launchBrowser() {
     executablePath: CHROMIUM_BIN,
     headless: true,
     // --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-    args: ["--no-sandbox"],
+    // --disable-dev-shm-usage: container /dev/shm is often 64 MB, too small for a renderer.
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
 }
 

@@ -14,19 +14,24 @@ function client(clientId) {
   });
 }
 
-/** Produces `count` small JSON messages to `topic` (round robin over its partitions). */
-async function produceMany(topic, count) {
+/** Produces kafkajs messages (`{ key, value, partition, headers }`, Buffers allowed) with acks=all. */
+async function produce(topic, messages) {
   const producer = client("browser-suite-producer").producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    const messages = [];
-    for (let i = 0; i < count; i++) {
-      messages.push({ value: JSON.stringify({ n: i, from: "kafkajs" }) });
-    }
-    await producer.send({ topic, acks: -1, messages });
+    return await producer.send({ topic, acks: -1, messages });
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Produces `count` small JSON messages to `topic` (round robin over its partitions). */
+async function produceMany(topic, count) {
+  const messages = [];
+  for (let i = 0; i < count; i++) {
+    messages.push({ value: JSON.stringify({ n: i, from: "kafkajs" }) });
+  }
+  await produce(topic, messages);
 }
 
 /**
@@ -63,4 +68,4 @@ async function startSlowConsumer(topic, groupId, delayMs) {
   };
 }
 
-module.exports = { produceMany, startSlowConsumer };
+module.exports = { produce, produceMany, startSlowConsumer };

@@ -18,6 +18,7 @@ const {
   tableRows,
 } = require("../lib/harness");
 const { groupTests } = require("./groups");
+const { produce } = require("../lib/kafka");
 
 const TOPIC = "browser-orders";
 const HOSTILE = "<script>alert('xss')</script><img src=x onerror=\"alert('img')\">";
@@ -271,6 +272,31 @@ test("hostile topic names and message contents render as text, no script runs", 
   // Give any injected handler (img onerror fires asynchronously) time to run before
   // afterEach checks that no dialog opened.
   await page.waitForTimeout(300);
+});
+
+test("a large value is cut with a link to it whole; invalid UTF-8 shows as hex", async () => {
+  const big = "fjord ".repeat(50_000); // 300,000 bytes of text
+  const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3, 0x28]); // not UTF-8
+  await produce(TOPIC, [
+    { partition: 2, key: "big-value", value: big },
+    { partition: 2, key: "binary-value", value: binary },
+  ]);
+  await visit(`/topics/${TOPIC}/messages?partition=2&seek=earliest&limit=100`, "messages-large-binary");
+  const bigRow = "#messages tbody tr:has(td:nth-child(4) pre:text-is('big-value'))";
+  const shownText = await page.$eval(`${bigRow} td:nth-child(5) pre`, pre => pre.textContent);
+  assert.ok(shownText.length <= 4096 && shownText.length > 0, `list shows ${shownText.length} chars`);
+  assert.match(await page.textContent(`${bigRow} td:nth-child(5) a.more`), /show all 300000 bytes/);
+  const hex = await page.$eval(
+    "#messages tbody tr:has(td:nth-child(4) pre:text-is('binary-value')) td:nth-child(5) pre",
+    pre => ({ cls: pre.className, text: pre.textContent }),
+  );
+  assert.deepEqual(hex, { cls: "binary", text: "fffe0041c328" });
+
+  await page.click(`${bigRow} td:nth-child(5) a.more`);
+  await page.waitForURL(/\/messages\/2\/\d+$/);
+  const whole = await page.$$eval("main pre", pres => pres.map(p => p.textContent.length));
+  assert.ok(whole.includes(big.length), `message page pre lengths ${whole}, expected ${big.length}`);
+  await screenshot(page, "message-large-whole");
 });
 
 groupTests(() => page, { visit, screenshot });
