@@ -477,3 +477,99 @@ fn console_producer_on_a_pseudo_terminal() {
     );
     assert_eq!(assert_ok(&out), "typed one\ntyped two\n");
 }
+
+#[test]
+fn seed_consumer_group_lines() {
+    let broker = Broker::start();
+    assert_ok(&broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic mon-topic --partitions 3 --replication-factor 1",
+    ));
+    assert_ok(&broker.run_with_stdin(
+        "kafka-console-producer --bootstrap-server localhost:9092 --topic mon-topic",
+        "a\nb\nc\n",
+    ));
+    // A consumer in the guide's group reads everything and commits.
+    let out = broker.run(
+        "kafka-console-consumer --bootstrap-server localhost:9092 --topic mon-topic --group mon-groupe --from-beginning --max-messages 3",
+    );
+    assert_eq!(assert_ok(&out).lines().count(), 3);
+
+    let listed =
+        assert_ok(&broker.run("kafka-consumer-groups --bootstrap-server localhost:9092 --list"));
+    assert!(listed.lines().any(|l| l == "mon-groupe"), "{listed}");
+
+    let described = assert_ok(&broker.run(
+        "kafka-consumer-groups --bootstrap-server localhost:9092 --group mon-groupe --describe",
+    ));
+    let lines: Vec<&str> = described.lines().filter(|l| !l.is_empty()).collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG",
+            "CONSUMER-ID",
+            "HOST",
+            "CLIENT-ID"
+        ],
+        "{described}"
+    );
+    let rows: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{described}");
+    let committed: i64 = rows
+        .iter()
+        .map(|r| r[3].parse::<i64>().expect("offset"))
+        .sum();
+    assert_eq!(committed, 3, "{described}");
+    assert!(
+        rows.iter()
+            .all(|r| r[0] == "mon-groupe" && r[1] == "mon-topic" && r[5] == "0"),
+        "{described}"
+    );
+
+    let reset = assert_ok(&broker.run(
+        "kafka-consumer-groups --bootstrap-server localhost:9092 --group mon-groupe --topic mon-topic --reset-offsets --to-earliest --execute",
+    ));
+    let plan: Vec<Vec<&str>> = reset
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        plan[0],
+        ["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"],
+        "{reset}"
+    );
+    assert_eq!(plan.len(), 4, "{reset}");
+    assert!(
+        plan[1..]
+            .iter()
+            .all(|r| r[0] == "mon-groupe" && r[3] == "0"),
+        "{reset}"
+    );
+
+    let described = assert_ok(&broker.run(
+        "kafka-consumer-groups --bootstrap-server localhost:9092 --group mon-groupe --describe",
+    ));
+    let lag: i64 = described
+        .lines()
+        .filter(|l| l.starts_with("mon-groupe"))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(5)
+                .and_then(|v| v.parse::<i64>().ok())
+                .expect("lag")
+        })
+        .sum();
+    assert_eq!(
+        lag, 3,
+        "after the reset every record is lag again:\n{described}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod consumer_groups;
 pub mod consumer_perf_test;
 pub mod delete_records;
 pub mod get_offsets;
+pub mod groups_run;
 pub mod producer_perf_test;
 pub mod topics;
 
@@ -125,6 +126,7 @@ pub fn run(
             if command.warn_no_execute {
                 let _ = writeln!(err, "{}", consumer_groups::NO_EXECUTE_WARNING);
             }
+            return groups_run::run(&command, out, err);
         }
         Tool::Configs => {
             let command = configs::ConfigCommand::try_from(set)?;
