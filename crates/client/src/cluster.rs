@@ -297,8 +297,14 @@ impl Cluster {
 
     /// The connection to broker `node_id`, opened (or reopened) as needed.
     pub async fn connection(&self, node_id: i32) -> Result<Arc<Connection>, ClientError> {
-        let mut connections = self.inner.connections.lock().await;
-        if let Some(conn) = connections.get(&node_id).filter(|c| !c.is_closed()) {
+        if let Some(conn) = self
+            .inner
+            .connections
+            .lock()
+            .await
+            .get(&node_id)
+            .filter(|c| !c.is_closed())
+        {
             return Ok(conn.clone());
         }
         let broker = self.metadata().brokers.get(&node_id).cloned();
@@ -306,9 +312,21 @@ impl Cluster {
             error: kafka_protocol::ResponseError::BrokerNotAvailable,
             message: Some(format!("broker {node_id} not in metadata")),
         })?;
+        // Connect without holding the map, so a slow or dead broker does not stall requests
+        // to the others.
         let conn = Arc::new(Connection::connect(&broker.addr(), &self.inner.config).await?);
-        connections.insert(node_id, conn.clone());
-        Ok(conn)
+        let mut connections = self.inner.connections.lock().await;
+        match connections.get(&node_id).filter(|c| !c.is_closed()) {
+            // Another task connected first: keep one connection per broker.
+            Some(existing) => {
+                conn.close();
+                Ok(existing.clone())
+            }
+            None => {
+                connections.insert(node_id, conn.clone());
+                Ok(conn)
+            }
+        }
     }
 
     /// Fetches metadata for `topics` (`None`: all topics, `Some(&[])`: brokers only) and
