@@ -79,9 +79,11 @@ def top_symbols(report_path, limit):
     """The first `limit` (percent, symbol) rows of a perf report --stdio --no-children."""
     rows = []
     for line in Path(report_path).read_text(errors="replace").splitlines():
-        m = re.match(r"\s+([\d.]+)%\s+\S+\s+(\S+)\s+\[[.k]\]\s+(.*)", line)
+        m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)", line)
         if m:
-            rows.append({"percent": float(m[1]), "object": m[2], "symbol": m[3].strip()})
+            # The symbol is followed by the IPC columns after a run of spaces.
+            symbol = re.split(r"\s{2,}", m[3].strip())[0]
+            rows.append({"percent": float(m[1]), "object": m[2], "symbol": symbol})
         if len(rows) >= limit:
             break
     return rows
@@ -114,8 +116,8 @@ def profile_phase(args, broker, phase, work, records, payload_bytes):
     callers = out / f"{phase}.callers.txt"
     with open(callers, "w") as f:
         subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--children",
-                        "--sort", "symbol", "--percent-limit", "2", "-g",
-                        "caller,0.5,callee,function,percent", "--max-stack", "40"],
+                        "--sort", "symbol", "--percent-limit", "5", "-g",
+                        "caller,2,callee,function,percent", "--max-stack", "40"],
                        stdout=f, stderr=subprocess.DEVNULL, check=True)
     collapse = shutil.which("inferno-collapse-perf")
     flamegraph = shutil.which("inferno-flamegraph")
