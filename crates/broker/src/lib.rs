@@ -131,6 +131,11 @@ async fn open_log_dirs(
     let dirs = config.log_dirs.clone();
     let node_id = config.node_id;
     let default_config = replica::topic_settings::log_config_from_server(config);
+    let cleaner = fjord_storage::CleanerConfig {
+        enabled: config.log_cleaner_enable,
+        dedupe_buffer_size: usize::try_from(config.log_cleaner_dedupe_buffer_size)
+            .unwrap_or(usize::MAX),
+    };
     tokio::task::spawn_blocking(move || {
         fjord_storage::LogManager::open(&dirs, node_id, default_config)
     })
@@ -138,7 +143,10 @@ async fn open_log_dirs(
     .map_err(|e| BrokerError::Storage {
         source: Box::new(e),
     })?
-    .map(Arc::new)
+    .map(|logs| {
+        logs.set_cleaner_config(cleaner);
+        Arc::new(logs)
+    })
     .map_err(|e| BrokerError::Storage {
         source: Box::new(e),
     })

@@ -113,6 +113,8 @@ impl Partition {
         } else {
             log.log_start_offset()
         };
+        // The cleaner compacts nothing consumers cannot read yet.
+        log.set_cleaner_upper_bound(initial_hw);
         Partition {
             topic_partition: log.topic_partition().clone(),
             topic_id,
@@ -341,6 +343,7 @@ impl Partition {
         }
         let previous = self.high_watermark.fetch_max(candidate, Ordering::AcqRel);
         if candidate > previous {
+            self.log.set_cleaner_upper_bound(candidate);
             self.wake_waiters();
         }
     }
