@@ -215,8 +215,9 @@ def main():
                                        text=True).stdout.strip(),
                "perf": subprocess.run(["perf", "--version"], capture_output=True,
                                       text=True).stdout.strip(),
-               "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
-                                            text=True, cwd=ROOT).stdout.strip()}
+               "git_commit": os.environ.get("FJORD_COMMIT") or subprocess.run(
+                   ["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                   cwd=ROOT).stdout.strip()}
     try:
         broker.start()
         topic = f"profile-{args.size}b"

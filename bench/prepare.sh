@@ -1,6 +1,7 @@
 # Sourced by bench/run and bench/profile from the repository root: builds or fetches what the
 # benchmark drives and sets fjord_bin, kafka_lib, tools_lib, classes and rdkafka_bin.
-#   - target/release/fjord (built when missing; FJORD_BIN picks another binary),
+#   - target/release/fjord (built when missing; FJORD_BIN picks another binary, and then
+#     FJORD_COMMIT names the commit it was built from, for the report),
 #   - Apache Kafka's broker jars (tests/compat/kafka/fetch.sh),
 #   - the client jars (kafka-tools for ProducerPerformance, kafka-clients) into bench/java/.lib/,
 #     and bench/java/*.java compiled against them into bench/java/.classes/,

@@ -157,6 +157,17 @@ def table(med, rat):
     return "\n".join(lines)
 
 
+def fjord_commit(root):
+    """The commit the fjord binary was built from: FJORD_COMMIT when the binary comes from
+    another checkout (FJORD_BIN), else this checkout's HEAD and whether its tree is dirty."""
+    if os.environ.get("FJORD_COMMIT"):
+        return os.environ["FJORD_COMMIT"], False
+    commit = command_output(["git", "rev-parse", "HEAD"], cwd=root)
+    dirty = bool(command_output(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=root))
+    return commit, dirty
+
+
 def command_line(args):
     """The bench/run command that reproduces these settings (defaults left out)."""
     parts = ["bench/run", "--rounds", str(args.rounds), "--records", str(args.records)]
@@ -180,9 +191,7 @@ def write(args, runs, started, root):
     out.mkdir(parents=True, exist_ok=True)
     med = medians(runs)
     rat = ratios(med)
-    commit = command_output(["git", "rev-parse", "HEAD"], cwd=root)
-    dirty = bool(command_output(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=root))
+    commit, dirty = fjord_commit(root)
     settings = {"rounds": args.rounds, "records": args.records, "sizes": args.sizes,
                 "acks": args.acks, "order": args.brokers, "producers": args.producers,
                 "consumers": args.consumers, "latency_clients": args.latency_clients,
