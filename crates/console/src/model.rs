@@ -164,6 +164,8 @@ pub struct Overview {
     pub online_partitions: usize,
     pub offline_partitions: usize,
     pub under_replicated_partitions: usize,
+    /// Consumer groups coordinated by this broker.
+    pub groups: usize,
     pub message_count: i64,
     pub log_size_bytes: u64,
     pub log_dirs: Vec<LogDir>,
@@ -180,7 +182,8 @@ pub fn controller_id(ctx: &BrokerContext) -> Option<i32> {
     }
 }
 
-pub fn overview(ctx: &BrokerContext) -> Overview {
+pub async fn overview(ctx: &BrokerContext) -> Overview {
+    let groups = crate::groups::list_groups(ctx).await.len();
     let snapshot = Snapshot::take(ctx);
     let summaries = snapshot.topic_summaries();
     let partitions: usize = summaries.iter().map(|t| t.partitions).sum();
@@ -199,6 +202,7 @@ pub fn overview(ctx: &BrokerContext) -> Overview {
             .iter()
             .map(|t| t.under_replicated_partitions)
             .sum(),
+        groups,
         message_count: summaries.iter().map(|t| t.message_count).sum(),
         log_size_bytes: summaries.iter().map(|t| t.size_bytes).sum(),
         log_dirs: log_dirs(ctx),

@@ -23,6 +23,9 @@ async fn overview_brokers_and_metrics_describe_the_node() {
     assert!(overview["topics"].as_u64() >= Some(1));
     assert!(overview["partitions"].as_u64() >= Some(3));
     assert_eq!(overview["offline_partitions"], 0);
+    assert_eq!(overview["groups"], 0);
+    let groups = c.get("/api/v1/groups").await.json();
+    assert_eq!(groups["groups"], json!([]));
     assert!(!overview["log_dirs"]
         .as_array()
         .expect("log dirs")

@@ -18,6 +18,7 @@ async fn every_page_renders_with_the_navigation_bar() {
     for (path, needle) in [
         ("/", "Cluster id"),
         ("/brokers", "Partitions led"),
+        ("/groups", "groups coordinated by this broker"),
         ("/topics", "payments"),
         ("/topics/payments", "Replication factor"),
         (

@@ -10,12 +10,23 @@ use crate::model::{self, BrokerInfo, ConfigRow, Overview};
 use crate::state::ConsoleState;
 
 pub async fn overview(State(state): State<ConsoleState>) -> Json<Overview> {
-    Json(model::overview(&state.ctx))
+    Json(model::overview(&state.ctx).await)
 }
 
 #[derive(Serialize)]
 pub struct BrokerList {
     pub brokers: Vec<BrokerInfo>,
+}
+
+#[derive(Serialize)]
+pub struct GroupList {
+    pub groups: Vec<crate::groups::GroupSummary>,
+}
+
+pub async fn groups(State(state): State<ConsoleState>) -> Json<GroupList> {
+    Json(GroupList {
+        groups: crate::groups::list_groups(&state.ctx).await,
+    })
 }
 
 pub async fn brokers(State(state): State<ConsoleState>) -> Json<BrokerList> {

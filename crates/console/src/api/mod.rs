@@ -33,6 +33,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/api/v1/brokers", get(cluster::brokers))
         .route("/api/v1/brokers/{id}", get(cluster::broker))
         .route("/api/v1/throughput", get(cluster::throughput))
+        .route("/api/v1/groups", get(cluster::groups))
         .route("/api/v1/topics", get(topics::list).post(topics::create))
         .route(
             "/api/v1/topics/{topic}",
@@ -70,6 +71,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brokers"),
     ("get", "/api/v1/brokers/{id}"),
     ("get", "/api/v1/throughput"),
+    ("get", "/api/v1/groups"),
     ("get", "/api/v1/topics"),
     ("post", "/api/v1/topics"),
     ("get", "/api/v1/topics/{topic}"),

@@ -10,7 +10,7 @@ use crate::model;
 use crate::state::ConsoleState;
 
 pub async fn page(State(state): State<ConsoleState>) -> Html<String> {
-    let o = model::overview(&state.ctx);
+    let o = model::overview(&state.ctx).await;
     let card = |label: &str, value: String, class: &str| {
         format!(
             "<div class=\"card {class}\"><div class=\"label\">{label}</div><div class=\"value\">{value}</div></div>"
@@ -44,6 +44,7 @@ pub async fn page(State(state): State<ConsoleState>) -> Html<String> {
         o.under_replicated_partitions.to_string(),
         warn(o.under_replicated_partitions),
     );
+    cards += &card("Consumer groups", o.groups.to_string(), "");
     cards += &card("Messages", o.message_count.to_string(), "");
     cards += &card("Log size", bytes(o.log_size_bytes as i64), "");
     let dirs: String = o

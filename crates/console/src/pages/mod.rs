@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod brokers;
 pub mod dashboard;
+pub mod groups;
 pub mod messages;
 pub mod topic;
 pub mod topics;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/brokers", get(brokers::page))
+        .route("/groups", get(groups::page))
         .route("/topics", get(topics::page).post(topics::create))
         .route("/topics/{topic}", get(topic::page))
         .route("/topics/{topic}/delete", post(topics::delete))
@@ -90,6 +92,7 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
     ("/brokers", "Brokers"),
     ("/topics", "Topics"),
+    ("/groups", "Consumers"),
 ];
 
 /// Wraps `body` in the common layout with the navigation bar; `active` is the nav path.
