@@ -40,6 +40,13 @@ pub enum LogError {
         epoch: i16,
         current_epoch: i16,
     },
+    /// A transaction marker from a coordinator older than the one that wrote the last marker.
+    #[error("marker for producer {producer_id} has coordinator epoch {coordinator_epoch}, older than {current_coordinator_epoch}")]
+    TransactionCoordinatorFenced {
+        producer_id: i64,
+        coordinator_epoch: i32,
+        current_coordinator_epoch: i32,
+    },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,
@@ -77,6 +84,9 @@ impl LogError {
             LogError::NonMonotonicOffset { .. } => ResponseError::UnknownServerError.code(),
             LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
             LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+            LogError::TransactionCoordinatorFenced { .. } => {
+                ResponseError::TransactionCoordinatorFenced.code()
+            }
             LogError::Io { .. }
             | LogError::Poisoned { .. }
             | LogError::ForeignDataDir { .. }

@@ -26,6 +26,7 @@ mod segment;
 #[doc(hidden)]
 pub mod testing;
 mod topic_partition;
+pub mod transaction;
 
 pub use cleaner::{CleanStats, CleanableState, CleanerConfig};
 pub use config::{CleanupPolicy, LogConfig};
@@ -37,3 +38,4 @@ pub use log::{
 pub use manager::{LogManager, CLEAN_SHUTDOWN_MARKER};
 pub use segment::TimestampOffset;
 pub use topic_partition::TopicPartition;
+pub use transaction::{AbortedTxn, ControlRecordType, TxnMarker};

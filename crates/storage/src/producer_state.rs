@@ -10,13 +10,23 @@
 //! * an unknown producer id starts being tracked at whatever sequence it sends (its earlier
 //!   batches may have been removed by retention or DeleteRecords), as Kafka 2.x+ does.
 //!
+//! Transactions (KIP-98): a transactional data batch opens an ongoing transaction at its first
+//! offset unless one is open; an end-transaction marker (see [`crate::transaction::marker`])
+//! closes it and records the coordinator epoch. A marker from an older producer epoch is
+//! refused (INVALID_PRODUCER_EPOCH), one from an older coordinator epoch too
+//! (TRANSACTION_COORDINATOR_FENCED). A repeated marker for a closed transaction is applied
+//! again harmlessly, as in Kafka: it closes nothing.
+//!
 //! Snapshot file `<next_offset:020>.snapshot` (fjord's own format; big-endian):
 //! ```text
-//! magic "FJPS" | version: i16 (1) | crc32c of everything after this field: u32 | count: i32
-//! count × ( producer_id: i64 | producer_epoch: i16 | batch_count: u8
+//! magic "FJPS" | version: i16 (2) | crc32c of everything after this field: u32 | count: i32
+//! count × ( producer_id: i64 | producer_epoch: i16
+//!           coordinator_epoch: i32 | current_txn_first_offset: i64 (-1: none)   [version 2 only]
+//!           batch_count: u8
 //!           batch_count × ( first_sequence: i32 | last_sequence: i32
 //!                           first_offset: i64 | last_offset: i64 | max_timestamp: i64 ) )
 //! ```
+//! Version 1 files (no transaction fields) are still read.
 //! The offset in the name is the log end offset the state corresponds to: replaying batch
 //! headers from that offset on reproduces the current state.
 
@@ -29,12 +39,14 @@ use fjord_protocol::batch::BatchHeader;
 use crate::crashsafe::write_atomically;
 use crate::error::LogError;
 use crate::segment::file_name;
+use crate::transaction::{AbortedTxn, CompletedTxn, TxnMarker};
 
 /// Kafka keeps the metadata of this many batches per producer for duplicate detection.
 pub const NUM_BATCHES_TO_RETAIN: usize = 5;
 const NO_PRODUCER_EPOCH: i16 = -1;
 const SNAPSHOT_MAGIC: &[u8; 4] = b"FJPS";
-const SNAPSHOT_VERSION: i16 = 1;
+const SNAPSHOT_VERSION: i16 = 2;
+const NO_COORDINATOR_EPOCH: i32 = -1;
 
 /// What is remembered of one appended batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +63,10 @@ pub struct BatchMetadata {
 pub struct ProducerEntry {
     pub producer_epoch: i16,
     pub batches: VecDeque<BatchMetadata>,
+    /// Coordinator epoch of the last marker written for this producer (-1: none yet).
+    pub coordinator_epoch: i32,
+    /// First offset of the producer's ongoing transaction on this partition.
+    pub current_txn_first_offset: Option<i64>,
 }
 
 impl ProducerEntry {
@@ -60,6 +76,15 @@ impl ProducerEntry {
 
     fn last_offset(&self) -> Option<i64> {
         self.batches.back().map(|b| b.last_offset)
+    }
+
+    fn empty() -> ProducerEntry {
+        ProducerEntry {
+            producer_epoch: NO_PRODUCER_EPOCH,
+            batches: VecDeque::new(),
+            coordinator_epoch: NO_COORDINATOR_EPOCH,
+            current_txn_first_offset: None,
+        }
     }
 }
 
@@ -169,13 +194,16 @@ impl ProducerStateManager {
             .get(&header.producer_id)
             .or_else(|| self.producers.get(&header.producer_id))
             .cloned()
-            .unwrap_or(ProducerEntry {
-                producer_epoch: NO_PRODUCER_EPOCH,
-                batches: VecDeque::new(),
-            });
+            .unwrap_or_else(ProducerEntry::empty);
         if header.producer_epoch != entry.producer_epoch {
             entry.producer_epoch = header.producer_epoch;
             entry.batches.clear();
+        }
+        if header.is_transactional()
+            && !header.is_control()
+            && entry.current_txn_first_offset.is_none()
+        {
+            entry.current_txn_first_offset = Some(header.base_offset);
         }
         if !header.is_control() && header.base_sequence >= 0 {
             entry.batches.push_back(BatchMetadata {
@@ -192,11 +220,88 @@ impl ProducerStateManager {
         Some(entry)
     }
 
-    /// Applies a batch as stored in the log (replay, followers).
-    pub(crate) fn apply(&mut self, header: &BatchHeader) {
+    /// Applies a batch as stored in the log (replay, followers); `marker` is the batch's
+    /// end-transaction marker when it is one. Returns the transaction a marker closed.
+    pub(crate) fn apply(
+        &mut self,
+        header: &BatchHeader,
+        marker: Option<&TxnMarker>,
+    ) -> Option<CompletedTxn> {
+        if let (true, Some(marker)) = (header.is_control(), marker) {
+            return self.complete_txn(header, marker);
+        }
         let none = HashMap::new();
         if let Some(entry) = self.updated_entry(header, &none) {
             self.producers.insert(header.producer_id, entry);
+        }
+        None
+    }
+
+    /// Checks a marker the coordinator asks to write (Kafka `appendEndTxnMarker`'s checks).
+    pub(crate) fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: &TxnMarker,
+    ) -> Result<(), LogError> {
+        let Some(current) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if producer_epoch < current.producer_epoch {
+            return Err(LogError::InvalidProducerEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current_epoch: current.producer_epoch,
+            });
+        }
+        if marker.coordinator_epoch < current.coordinator_epoch {
+            return Err(LogError::TransactionCoordinatorFenced {
+                producer_id,
+                coordinator_epoch: marker.coordinator_epoch,
+                current_coordinator_epoch: current.coordinator_epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a marker batch stored at `header.base_offset`: the producer's ongoing
+    /// transaction, if any, is closed and returned.
+    fn complete_txn(&mut self, header: &BatchHeader, marker: &TxnMarker) -> Option<CompletedTxn> {
+        let entry = self
+            .producers
+            .entry(header.producer_id)
+            .or_insert_with(ProducerEntry::empty);
+        if header.producer_epoch != entry.producer_epoch {
+            entry.producer_epoch = header.producer_epoch;
+            entry.batches.clear();
+        }
+        entry.coordinator_epoch = marker.coordinator_epoch;
+        let first_offset = entry.current_txn_first_offset.take()?;
+        Some(CompletedTxn {
+            producer_id: header.producer_id,
+            first_offset,
+            last_offset: header.base_offset,
+            is_aborted: marker.control_type == crate::transaction::ControlRecordType::Abort,
+        })
+    }
+
+    /// The first offset of the oldest ongoing transaction: the last stable offset can not pass
+    /// it.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
+    }
+
+    /// The index entry of an aborted transaction just completed (applied already): its last
+    /// stable offset is where the LSO stands after it (Kafka `lastStableOffset(completedTxn)`).
+    pub(crate) fn aborted_entry(&self, txn: &CompletedTxn) -> AbortedTxn {
+        AbortedTxn {
+            producer_id: txn.producer_id,
+            first_offset: txn.first_offset,
+            last_offset: txn.last_offset,
+            last_stable_offset: self.first_unstable_offset().unwrap_or(txn.last_offset + 1),
         }
     }
 
@@ -233,6 +338,8 @@ impl ProducerStateManager {
             let e = &self.producers[&id];
             body.extend_from_slice(&id.to_be_bytes());
             body.extend_from_slice(&e.producer_epoch.to_be_bytes());
+            body.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
+            body.extend_from_slice(&e.current_txn_first_offset.unwrap_or(-1).to_be_bytes());
             body.push(e.batches.len() as u8);
             for b in &e.batches {
                 body.extend_from_slice(&b.first_sequence.to_be_bytes());
@@ -267,7 +374,7 @@ impl ProducerStateManager {
             return Err("bad magic".to_string());
         }
         let version = i16::from_be_bytes(r.take()?);
-        if version != SNAPSHOT_VERSION {
+        if !(1..=SNAPSHOT_VERSION).contains(&version) {
             return Err(format!("unsupported version {version}"));
         }
         let crc = u32::from_be_bytes(r.take()?);
@@ -279,6 +386,13 @@ impl ProducerStateManager {
         for _ in 0..count.max(0) {
             let producer_id = i64::from_be_bytes(r.take()?);
             let producer_epoch = i16::from_be_bytes(r.take()?);
+            let (coordinator_epoch, current_txn_first_offset) = if version >= 2 {
+                let coordinator_epoch = i32::from_be_bytes(r.take()?);
+                let first = i64::from_be_bytes(r.take()?);
+                (coordinator_epoch, (first >= 0).then_some(first))
+            } else {
+                (NO_COORDINATOR_EPOCH, None)
+            };
             let [n] = r.take::<1>()?;
             let mut batches = VecDeque::new();
             for _ in 0..n {
@@ -295,6 +409,8 @@ impl ProducerStateManager {
                 ProducerEntry {
                     producer_epoch,
                     batches,
+                    coordinator_epoch,
+                    current_txn_first_offset,
                 },
             );
         }
@@ -404,7 +520,7 @@ mod tests {
         let none = HashMap::new();
         let check = m.check(h, &none)?;
         if check == SequenceCheck::Accept {
-            m.apply(h);
+            m.apply(h, None);
         }
         Ok(check)
     }

@@ -702,12 +702,13 @@ impl Segment {
         Ok(())
     }
 
-    /// Calls `f` for every batch header from `from_offset` on (producer-state replay).
-    pub(crate) fn for_each_header(
+    /// Calls `f` for every batch header from `from_offset` on (producer-state replay), with
+    /// the bytes of control batches (transaction markers), which replay must read.
+    pub(crate) fn for_each_header_with_control(
         &self,
         from_offset: i64,
         config: &LogConfig,
-        mut f: impl FnMut(&BatchHeader),
+        mut f: impl FnMut(&BatchHeader, Option<&Bytes>),
     ) -> Result<(), LogError> {
         self.ensure_indexes(config)?;
         let size = self.size();
@@ -715,7 +716,12 @@ impl Segment {
         let mut scan = HeaderScan::new(&self.file, &self.log_path, start, size);
         while let Some(b) = scan.next_header()? {
             if b.header.last_offset() >= from_offset {
-                f(&b.header);
+                if b.header.is_control() {
+                    let bytes = self.read_batch(&b)?;
+                    f(&b.header, Some(&bytes));
+                } else {
+                    f(&b.header, None);
+                }
             }
         }
         Ok(())

@@ -40,3 +40,18 @@ pub fn batch_with_timestamps(
     });
     encode_batch(records, producer, Compression::None)
 }
+
+/// One v2 batch of `count` records from a transactional producer: [`batch`] with the
+/// transactional attribute (bit 4) set and the CRC recomputed.
+pub fn transactional_batch(
+    count: usize,
+    first_timestamp_ms: i64,
+    producer: ProducerFields,
+) -> Bytes {
+    let plain = batch(count, 8, first_timestamp_ms, Some(producer));
+    let mut buf = bytes::BytesMut::from(&plain[..]);
+    buf[22] |= 0x10;
+    let crc = fjord_protocol::batch::compute_crc(&buf);
+    buf[17..21].copy_from_slice(&crc.to_be_bytes());
+    buf.freeze()
+}

@@ -110,6 +110,7 @@ impl PartitionLog {
 
         let info = self.write_batches(&mut writer, &config, &buf, &located)?;
         writer.producers.commit(pending);
+        self.publish_first_unstable(&writer.producers);
         self.assign_epoch(leader_epoch, info.first_offset)?;
         let info = AppendInfo {
             log_append_time_ms,
@@ -146,9 +147,17 @@ impl PartitionLog {
         // deleted records); the active segment must still be able to index it.
         let info = self.write_batches(&mut writer, &config, &records, &located)?;
         for b in &located {
-            writer.producers.apply(&b.header);
+            let marker = if b.header.is_control() {
+                let bytes = records.slice(b.position as usize..b.end() as usize);
+                crate::transaction::TxnMarker::from_batch(&b.header, &bytes)
+            } else {
+                None
+            };
+            let completed = writer.producers.apply(&b.header, marker.as_ref());
+            self.record_completed(&writer.producers, completed)?;
             self.assign_epoch(b.header.partition_leader_epoch, b.header.base_offset)?;
         }
+        self.publish_first_unstable(&writer.producers);
         self.after_append(&mut writer, &config, info.record_count)?;
         Ok(info)
     }
@@ -185,7 +194,7 @@ impl PartitionLog {
         Ok(())
     }
 
-    fn assign_epoch(&self, epoch: i32, start_offset: i64) -> Result<(), LogError> {
+    pub(super) fn assign_epoch(&self, epoch: i32, start_offset: i64) -> Result<(), LogError> {
         self.epochs
             .lock()
             .assign(epoch, start_offset)
@@ -194,7 +203,7 @@ impl PartitionLog {
 
     /// Rolls if needed and writes the batches to the active segment; publishes the new log
     /// end offset.
-    fn write_batches(
+    pub(super) fn write_batches(
         &self,
         writer: &mut Writer,
         config: &LogConfig,
@@ -239,7 +248,7 @@ impl PartitionLog {
         })
     }
 
-    fn after_append(
+    pub(super) fn after_append(
         &self,
         writer: &mut Writer,
         config: &LogConfig,
@@ -282,6 +291,10 @@ impl PartitionLog {
             active.delete_files().map_err(|e| self.poison(e))?;
         } else {
             active.seal().map_err(|e| self.poison(e))?;
+            self.aborted_txns
+                .read()
+                .sync(active.base_offset)
+                .map_err(|e| self.poison(e))?;
         }
         let segment =
             Segment::create(&self.dir, base_offset, config).map_err(|e| self.poison(e))?;

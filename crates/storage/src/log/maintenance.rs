@@ -21,6 +21,10 @@ impl PartitionLog {
             return Ok(());
         }
         self.truncate_cleaner_checkpoint(offset)?;
+        self.aborted_txns
+            .write()
+            .truncate_to(offset)
+            .map_err(|e| self.poison(e))?;
         if offset < self.log_start_offset() {
             return self.truncate_fully_and_start_at(&mut writer, offset);
         }
@@ -76,6 +80,11 @@ impl PartitionLog {
             .map_err(|e| self.poison(e))?;
         self.epochs.lock().clear().map_err(|e| self.poison(e))?;
         writer.producers.clear();
+        self.publish_first_unstable(&writer.producers);
+        self.aborted_txns
+            .write()
+            .clear()
+            .map_err(|e| self.poison(e))?;
         ProducerStateManager::delete_snapshots_after(&self.dir, i64::MIN)
             .map_err(|e| self.poison(e))?;
         self.checkpoint_recovery_point(writer)?;
@@ -95,16 +104,15 @@ impl PartitionLog {
         let (from, mut producers) = ProducerStateManager::load_latest(&self.dir, log_end_offset)?
             .unwrap_or((self.log_start_offset(), ProducerStateManager::new()));
         let segments = self.segments.load_full();
-        for (i, segment) in segments.iter().enumerate() {
-            if segments
-                .get(i + 1)
-                .is_some_and(|next| next.base_offset <= from)
-            {
-                continue;
-            }
-            segment.for_each_header(from, config, |h| producers.apply(h))?;
-        }
+        super::txn::replay(
+            &segments,
+            from,
+            config,
+            &mut producers,
+            &mut self.aborted_txns.write(),
+        )?;
         producers.truncate_head(self.log_start_offset());
+        self.publish_first_unstable(&producers);
         writer.producers = producers;
         Ok(())
     }
@@ -139,6 +147,7 @@ impl PartitionLog {
             .truncate_from_start(offset)
             .map_err(|e| self.poison(e))?;
         writer.producers.truncate_head(offset);
+        self.publish_first_unstable(&writer.producers);
         Ok(())
     }
 
@@ -160,6 +169,13 @@ impl PartitionLog {
             return 0;
         }
         self.segments.store(Arc::new(segments[count..].to_vec()));
+        if let Err(e) = self
+            .aborted_txns
+            .write()
+            .delete_below(segments[count].base_offset)
+        {
+            tracing::warn!(partition = %self.tp, error = %e, "could not delete transaction index files");
+        }
         for segment in &segments[..count] {
             // Readers that still hold the segment read through their open file handle.
             if let Err(e) = segment.delete_files() {

@@ -2,6 +2,7 @@
 //!
 //! * segments `<base_offset:020>.log` with their `.index` and `.timeindex` ([`crate::segment`]),
 //! * `<offset:020>.snapshot` producer-state snapshots ([`crate::producer_state`]),
+//! * `<base_offset:020>.txnindex` aborted-transaction indexes ([`crate::transaction::index`]),
 //! * `leader-epoch-checkpoint` ([`crate::leader_epoch`]),
 //! * `log-start-offset-checkpoint`, `recovery-point-offset-checkpoint` and
 //!   `cleaner-offset-checkpoint` ([`crate::checkpoint`], [`crate::cleaner`]),
@@ -21,6 +22,7 @@ mod append;
 mod compact;
 mod maintenance;
 mod open;
+mod txn;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -36,6 +38,7 @@ use crate::leader_epoch::LeaderEpochCache;
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{Segment, TimestampOffset};
 use crate::topic_partition::TopicPartition;
+use crate::transaction::index::TxnIndex;
 
 /// ListOffsets' special timestamps, answered here as Kafka's `fetchOffsetByTimestamp` does.
 pub const EARLIEST_TIMESTAMP: i64 = -2;
@@ -107,6 +110,10 @@ pub struct PartitionLog {
     cleaner: compact::CleanerState,
     /// The cleaner compacts nothing at or above this offset (high watermark / LSO).
     cleaner_upper_bound: AtomicI64,
+    /// Aborted transactions (written under the writer lock, read by fetches).
+    aborted_txns: RwLock<TxnIndex>,
+    /// First offset of the oldest ongoing transaction (`txn::NO_UNSTABLE_OFFSET`: none).
+    first_unstable_offset: AtomicI64,
 }
 
 impl std::fmt::Debug for PartitionLog {

@@ -20,6 +20,7 @@ use crate::leader_epoch::LeaderEpochCache;
 use crate::producer_state::ProducerStateManager;
 use crate::segment::{now_ms, Segment};
 use crate::topic_partition::TopicPartition;
+use crate::transaction::index::TxnIndex;
 
 /// Leftovers of interrupted operations, removed on open (`.swap` files are installed first by
 /// [`crate::cleaner::recover_swaps`]; one still here is not a segment's).
@@ -123,13 +124,18 @@ impl PartitionLog {
         epochs.truncate_from_start(log_start_offset)?;
 
         let config_for_replay = config.clone();
+        let mut aborted_txns = TxnIndex::load(dir, first_base, log_end_offset)?;
         let producers = rebuild_producer_state(
             dir,
             &segments,
             log_start_offset,
             log_end_offset,
             &config_for_replay,
+            &mut aborted_txns,
         )?;
+        let first_unstable_offset = producers
+            .first_unstable_offset()
+            .unwrap_or(super::txn::NO_UNSTABLE_OFFSET);
 
         if recovered {
             write_offset(dir, RECOVERY_POINT_CHECKPOINT, &tp, log_end_offset)?;
@@ -159,6 +165,8 @@ impl PartitionLog {
             closed: AtomicBool::new(false),
             cleaner: Default::default(),
             cleaner_upper_bound: AtomicI64::new(i64::MAX),
+            aborted_txns: RwLock::new(aborted_txns),
+            first_unstable_offset: AtomicI64::new(first_unstable_offset),
         };
         Ok(log)
     }
@@ -208,26 +216,19 @@ fn recover_segments(
 }
 
 /// Loads the newest producer snapshot at or below the log end offset and replays the batch
-/// headers after it.
+/// headers after it (re-indexing aborted transactions found on the way).
 fn rebuild_producer_state(
     dir: &Path,
     segments: &[Arc<Segment>],
     log_start_offset: i64,
     log_end_offset: i64,
     config: &LogConfig,
+    aborted_txns: &mut TxnIndex,
 ) -> Result<ProducerStateManager, LogError> {
     let (from, mut producers) = ProducerStateManager::load_latest(dir, log_end_offset)?
         .unwrap_or((log_start_offset, ProducerStateManager::new()));
     if from < log_end_offset {
-        for (i, segment) in segments.iter().enumerate() {
-            if segments
-                .get(i + 1)
-                .is_some_and(|next| next.base_offset <= from)
-            {
-                continue;
-            }
-            segment.for_each_header(from, config, |h| producers.apply(h))?;
-        }
+        super::txn::replay(segments, from, config, &mut producers, aborted_txns)?;
     }
     producers.truncate_head(log_start_offset);
     Ok(producers)
