@@ -573,3 +573,48 @@ fn seed_consumer_group_lines() {
         "after the reset every record is lag again:\n{described}"
     );
 }
+
+#[test]
+fn get_offsets_and_delete_records() {
+    let broker = Broker::start();
+    assert_ok(&broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic offs --partitions 2",
+    ));
+    assert_ok(&broker.run_with_stdin(
+        "kafka-console-producer --bootstrap-server localhost:9092 --topic offs --property parse.key=true",
+        "k\t1\nk\t2\nk\t3\n",
+    ));
+    let latest =
+        assert_ok(&broker.run("kafka-get-offsets --bootstrap-server localhost:9092 --topic offs"));
+    let mut lines: Vec<&str> = latest.lines().collect();
+    lines.sort_unstable();
+    // The same key lands on one partition: three records there, none on the other.
+    assert!(
+        lines == ["offs:0:0", "offs:1:3"] || lines == ["offs:0:3", "offs:1:0"],
+        "{latest}"
+    );
+    let full = if lines[0] == "offs:0:3" { 0 } else { 1 };
+
+    let json = broker.dir.path().join("delete.json");
+    std::fs::write(
+        &json,
+        format!(
+            r#"{{"partitions":[{{"topic":"offs","partition":{full},"offset":2}}],"version":1}}"#
+        ),
+    )
+    .expect("write json");
+    let out = broker.run(&format!(
+        "kafka-delete-records --bootstrap-server localhost:9092 --offset-json-file {}",
+        json.display()
+    ));
+    assert_eq!(
+        assert_ok(&out),
+        format!(
+            "Executing records delete operation\nRecords delete operation completed:\npartition: offs-{full}\tlow_watermark: 2\n"
+        )
+    );
+    let earliest = assert_ok(&broker.run(&format!(
+        "kafka-get-offsets.sh --bootstrap-server localhost:9092 --topic-partitions offs:{full} --time earliest"
+    )));
+    assert_eq!(earliest, format!("offs:{full}:2\n"));
+}

@@ -11,6 +11,7 @@ pub mod consumer_perf_test;
 pub mod delete_records;
 pub mod get_offsets;
 pub mod groups_run;
+pub mod offsets_run;
 pub mod producer_perf_test;
 pub mod topics;
 
@@ -134,8 +135,14 @@ pub fn run(
         }
         Tool::ProducerPerfTest => drop(producer_perf_test::PerfCommand::try_from(set)?),
         Tool::ConsumerPerfTest => drop(consumer_perf_test::PerfCommand::try_from(set)?),
-        Tool::DeleteRecords => drop(delete_records::DeleteRecordsCommand::try_from(set)?),
-        Tool::GetOffsets => drop(get_offsets::GetOffsetsCommand::try_from(set)?),
+        Tool::DeleteRecords => {
+            let command = delete_records::DeleteRecordsCommand::try_from(set)?;
+            return offsets_run::delete_records(&command, out);
+        }
+        Tool::GetOffsets => {
+            let command = get_offsets::GetOffsetsCommand::try_from(set)?;
+            return offsets_run::get_offsets(&command, out, err);
+        }
     }
     Err(ToolError::NoClient { tool })
 }
