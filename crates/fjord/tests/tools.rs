@@ -618,3 +618,32 @@ fn get_offsets_and_delete_records() {
     )));
     assert_eq!(earliest, format!("offs:{full}:2\n"));
 }
+
+#[test]
+fn producer_perf_test_reports_like_kafka() {
+    let broker = Broker::start();
+    assert_ok(&broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic perf --partitions 1",
+    ));
+    let out = broker.run(
+        "kafka-producer-perf-test --topic perf --num-records 2000 --record-size 100 --throughput -1 --producer-props bootstrap.servers=localhost:9092 acks=1",
+    );
+    let report = assert_ok(&out);
+    let last = report.lines().last().expect("a final line");
+    assert!(last.starts_with("2000 records sent, "), "{report}");
+    for needle in [
+        "records/sec (",
+        "MB/sec), ",
+        "ms avg latency, ",
+        "ms max latency, ",
+        "ms 50th, ",
+        "ms 95th, ",
+        "ms 99th, ",
+        "ms 99.9th.",
+    ] {
+        assert!(last.contains(needle), "{needle} missing: {last}");
+    }
+    let offsets =
+        assert_ok(&broker.run("kafka-get-offsets --bootstrap-server localhost:9092 --topic perf"));
+    assert_eq!(offsets, "perf:0:2000\n");
+}

@@ -12,6 +12,7 @@ pub mod delete_records;
 pub mod get_offsets;
 pub mod groups_run;
 pub mod offsets_run;
+pub mod perf_run;
 pub mod producer_perf_test;
 pub mod topics;
 
@@ -133,7 +134,10 @@ pub fn run(
             let command = configs::ConfigCommand::try_from(set)?;
             return configs_run::run(&command, out);
         }
-        Tool::ProducerPerfTest => drop(producer_perf_test::PerfCommand::try_from(set)?),
+        Tool::ProducerPerfTest => {
+            let command = producer_perf_test::PerfCommand::try_from(set)?;
+            return perf_run::run(&command, out);
+        }
         Tool::ConsumerPerfTest => drop(consumer_perf_test::PerfCommand::try_from(set)?),
         Tool::DeleteRecords => {
             let command = delete_records::DeleteRecordsCommand::try_from(set)?;
