@@ -126,7 +126,11 @@ impl PartitionLog {
             Some(c) if c >= log_start_offset && c <= active_base => c,
             _ => log_start_offset,
         };
-        let mut first_uncleanable_offset = active_base.min(upper_bound);
+        // Records of an ongoing transaction stay dirty until it ends (Kafka bounds the clean by
+        // the last stable offset).
+        let mut first_uncleanable_offset = active_base
+            .min(upper_bound)
+            .min(self.first_unstable_offset().unwrap_or(i64::MAX));
         let sealed = &segments[..segments.len().saturating_sub(1)];
         if config.min_compaction_lag_ms > 0 {
             for (i, segment) in sealed.iter().enumerate() {
