@@ -7,7 +7,7 @@ Per phase, while the client runs, against the broker's pid only:
   perf stat -e raw_syscalls:sys_enter,syscalls:sys_enter_* ,context-switches,cpu-clock
                                           -> syscall counts by name
 Then, under --out (default bench/results/profile-<stamp>/):
-  <phase>.folded     stacks collapsed by inferno-collapse-perf (when installed)
+  <phase>.folded     stacks collapsed by inferno-collapse-perf (kept only with --keep-data)
   <phase>.svg        flame graph by inferno-flamegraph (when installed)
   <phase>.report.txt perf report --no-children (self time by symbol), top frames
   <phase>.callers.txt perf report --children (inclusive time)
@@ -133,7 +133,9 @@ def profile_phase(args, broker, phase, work, records, payload_bytes):
     else:
         print("inferno not installed (cargo install inferno): no flame graph", file=sys.stderr)
     if not args.keep_data:
+        # perf.data (tens of MB) and the folded stacks (the SVG holds the same) stay out of git.
         data.unlink()
+        (out / f"{phase}.folded").unlink(missing_ok=True)
 
     counts = syscall_counts(stat)
     total_syscalls = counts.get("raw_syscalls:sys_enter", 0)
