@@ -25,7 +25,6 @@ Brokers alternate A B A B for --rounds rounds. Stdlib only.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
