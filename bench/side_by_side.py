@@ -59,6 +59,11 @@ COMMON_SETTINGS = [
     "log.retention.hours=1",
     "log.segment.bytes=1073741824",
     "log.flush.interval.messages=9223372036854775807",
+    # As in the server.properties Kafka ships (and tests/compat/kafka/kafka-server.sh): a
+    # lone consumer group member is not held for the default 3 s before its first assignment,
+    # which ConsumerPerformance would count in its rate.
+    "group.initial.rebalance.delay.ms=0",
+    "offsets.topic.replication.factor=1",
 ]
 
 # Kafka's heap as shipped by kafka-server-start.sh, unless KAFKA_HEAP_OPTS says otherwise.
