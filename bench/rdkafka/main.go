@@ -157,14 +157,28 @@ func produce(bootstrap, topic string, records, size int, acks string) error {
 	return nil
 }
 
+// debugFromEnv sets librdkafka's `debug` contexts from RDKAFKA_DEBUG (e.g. "fetch,protocol"),
+// for finding where a run waits; its log goes to stderr.
+func debugFromEnv(conf kafka.ConfigMap) {
+	if contexts := os.Getenv("RDKAFKA_DEBUG"); contexts != "" {
+		conf["debug"] = contexts
+	}
+}
+
 func newConsumer(bootstrap, topic string) (*kafka.Consumer, error) {
 	// confluent-kafka-go insists on a group.id even for assign(); no offsets are committed.
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+	conf := kafka.ConfigMap{
 		"bootstrap.servers":  bootstrap,
 		"group.id":           "rdkafka-bench-" + topic,
 		"enable.auto.commit": false,
 		"auto.offset.reset":  "earliest",
-	})
+		// When the local queue is full (queued.max.messages.kbytes), librdkafka stops fetching
+		// for fetch.queue.backoff.ms, 1000 by default: whole idle seconds on a fast broker,
+		// which measured the driver, not the broker. Retry after 1 ms instead.
+		"fetch.queue.backoff.ms": 1,
+	}
+	debugFromEnv(conf)
+	c, err := kafka.NewConsumer(&conf)
 	if err != nil {
 		return nil, err
 	}
