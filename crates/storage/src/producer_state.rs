@@ -428,6 +428,12 @@ impl ProducerStateManager {
         Ok(())
     }
 
+    /// True when a snapshot for `offset` is already on disk: a log reopened and closed without
+    /// an append in between has nothing new to write.
+    pub(crate) fn has_snapshot_at(&self, dir: &Path, offset: i64) -> bool {
+        dir.join(file_name(offset, "snapshot")).exists()
+    }
+
     /// Loads the newest readable snapshot at or below `max_offset`, returning it with its offset.
     /// Snapshots above `max_offset` (left by a truncation) and unreadable ones are deleted.
     pub(crate) fn load_latest(
