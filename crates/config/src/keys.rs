@@ -47,7 +47,6 @@ pub const ACCEPTED_WITHOUT_EFFECT: &[&str] = &[
     "queued.max.requests",
     "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr",
-    "group.coordinator.rebalance.protocols",
     "log.cleaner.threads",
     "log.cleaner.backoff.ms",
     "log.cleaner.io.buffer.size",
@@ -703,6 +702,53 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         get: |c| Some(c.group_max_size.to_string()),
+    },
+    Key {
+        name: "group.coordinator.rebalance.protocols",
+        ty: "list",
+        doc: "Group protocols served: `classic` (JoinGroup/SyncGroup) and `consumer` (KIP-848 ConsumerGroupHeartbeat).",
+        set: |c, v| {
+            let mut protocols = Vec::new();
+            for p in list(v) {
+                let p = p.to_lowercase();
+                // `share` and `streams` are Kafka 4.x names too; fjord serves neither yet.
+                if !["classic", "consumer", "share", "streams"].contains(&p.as_str()) {
+                    return Err(format!(
+                        "unknown group protocol `{p}`: expected classic, consumer, share or streams"
+                    ));
+                }
+                if !protocols.contains(&p) {
+                    protocols.push(p);
+                }
+            }
+            if !protocols.iter().any(|p| p == "classic") {
+                // Kafka refuses the same: the classic protocol is always on.
+                return Err("the classic protocol must be enabled".into());
+            }
+            c.group_coordinator_rebalance_protocols = protocols;
+            Ok(())
+        },
+        get: |c| Some(c.group_coordinator_rebalance_protocols.join(",")),
+    },
+    Key {
+        name: "group.consumer.session.timeout.ms",
+        ty: "int",
+        doc: "Session timeout of consumer-protocol (KIP-848) group members.",
+        set: |c, v| {
+            c.group_consumer_session_timeout_ms = int(v, 1)?;
+            Ok(())
+        },
+        get: |c| Some(c.group_consumer_session_timeout_ms.to_string()),
+    },
+    Key {
+        name: "group.consumer.heartbeat.interval.ms",
+        ty: "int",
+        doc: "Heartbeat interval given to consumer-protocol (KIP-848) group members.",
+        set: |c, v| {
+            c.group_consumer_heartbeat_interval_ms = int(v, 1)?;
+            Ok(())
+        },
+        get: |c| Some(c.group_consumer_heartbeat_interval_ms.to_string()),
     },
     // ---- transaction coordinator -------------------------------------------------------
     Key {

@@ -136,6 +136,13 @@ pub struct ServerConfig {
     pub group_max_session_timeout_ms: i32,
     /// `group.max.size`, default `i32::MAX`.
     pub group_max_size: i32,
+    /// `group.coordinator.rebalance.protocols`, default `classic,consumer` (Kafka 4.x): with
+    /// `consumer` left out, ConsumerGroupHeartbeat is not served.
+    pub group_coordinator_rebalance_protocols: Vec<String>,
+    /// `group.consumer.session.timeout.ms`, default 45000 (KIP-848 members).
+    pub group_consumer_session_timeout_ms: i32,
+    /// `group.consumer.heartbeat.interval.ms`, default 5000 (KIP-848 members).
+    pub group_consumer_heartbeat_interval_ms: i32,
     /// `transaction.state.log.num.partitions`, default 50.
     pub transaction_state_log_num_partitions: i32,
     /// `transaction.state.log.replication.factor`: fjord default 1 (Kafka says 3).
@@ -230,6 +237,9 @@ impl Default for ServerConfig {
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
             group_max_size: i32::MAX,
+            group_coordinator_rebalance_protocols: vec!["classic".into(), "consumer".into()],
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5_000,
             transaction_state_log_num_partitions: 50,
             transaction_state_log_replication_factor: 1,
             transaction_state_log_min_isr: 1,

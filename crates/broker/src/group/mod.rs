@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fjord_config::ServerConfig;
-use fjord_coordinator::GroupConfig;
+use fjord_coordinator::{ConsumerGroupConfig, GroupConfig};
 use fjord_metadata::topic_name::GROUP_METADATA_TOPIC;
 use fjord_metadata::{Controller, MetadataError, MetadataImage, NewTopic};
 use parking_lot::RwLock;
@@ -44,6 +44,11 @@ use crate::replica::ReplicaManager;
 pub struct GroupRuntimeConfig {
     pub node_id: i32,
     pub group: GroupConfig,
+    /// `group.consumer.*`: the KIP-848 consumer protocol.
+    pub consumer: ConsumerGroupConfig,
+    /// Whether `group.coordinator.rebalance.protocols` lists `consumer`; without it
+    /// ConsumerGroupHeartbeat answers UNSUPPORTED_VERSION, as Kafka does.
+    pub consumer_protocol_enabled: bool,
     pub offsets_topic_num_partitions: i32,
     pub offsets_topic_replication_factor: i16,
     pub offsets_topic_segment_bytes: u64,
@@ -64,6 +69,15 @@ impl From<&ServerConfig> for GroupRuntimeConfig {
                 .unwrap_or(i32::MAX),
                 ..GroupConfig::default()
             },
+            consumer: ConsumerGroupConfig {
+                group_consumer_session_timeout_ms: config.group_consumer_session_timeout_ms,
+                group_consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms,
+                ..ConsumerGroupConfig::default()
+            },
+            consumer_protocol_enabled: config
+                .group_coordinator_rebalance_protocols
+                .iter()
+                .any(|p| p == "consumer"),
             offsets_topic_num_partitions: config.offsets_topic_num_partitions,
             offsets_topic_replication_factor: config.offsets_topic_replication_factor,
             offsets_topic_segment_bytes: config.offsets_topic_segment_bytes,
@@ -156,8 +170,11 @@ impl GroupRuntime {
             return Err(GroupRuntimeError::CoordinatorNotAvailable);
         }
         let partition = self.partition_for(group_id).await?;
-        if let Some(shard) = self.shards.read().get(&partition) {
-            return Ok(Arc::clone(shard));
+        let current = self.shards.read().get(&partition).cloned();
+        if let Some(shard) = current {
+            if self.is_current(&shard) {
+                return Ok(shard);
+            }
         }
         let image = self.controller.image();
         let leads = image
@@ -169,6 +186,11 @@ impl GroupRuntime {
         }
         self.sync_shards(&image);
         Err(GroupRuntimeError::LoadInProgress { partition })
+    }
+
+    /// Whether the KIP-848 consumer protocol is served (`group.coordinator.rebalance.protocols`).
+    pub fn consumer_protocol_enabled(&self) -> bool {
+        self.config.consumer_protocol_enabled
     }
 
     /// Every loaded shard (ListGroups asks all of them).
@@ -262,8 +284,19 @@ impl GroupRuntime {
             }
         }
         for index in led {
-            if shards.contains_key(&index) {
-                continue;
+            if let Some(shard) = shards.get(&index) {
+                if self.is_current(shard) {
+                    continue;
+                }
+                // The replica manager replaced the partition's log (it dropped and re-hosted
+                // it while applying images out of order): the shard writes to a closed log.
+                warn!(
+                    partition = index,
+                    "the coordinator partition's log was replaced; reloading its shard"
+                );
+                if let Some(stale) = shards.remove(&index) {
+                    stale.close(GroupRuntimeError::NotCoordinator { partition: index });
+                }
             }
             let partition = match self.replicas.leader_partition(GROUP_METADATA_TOPIC, index) {
                 Ok(partition) => partition,
@@ -278,11 +311,19 @@ impl GroupRuntime {
                 index,
                 partition,
                 self.config.group.clone(),
+                self.config.consumer.clone(),
                 self.config.offset_expiry,
             ));
             shards.insert(index, Arc::clone(&shard));
             self.tasks.spawn(shard.run());
         }
+    }
+
+    /// Whether `shard` still writes to the partition the replica manager hosts.
+    fn is_current(&self, shard: &Shard) -> bool {
+        self.replicas
+            .leader_partition(GROUP_METADATA_TOPIC, shard.partition_index())
+            .is_ok_and(|p| Arc::ptr_eq(&p, shard.partition()))
     }
 
     async fn follow_metadata(self: Arc<Self>) {

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fjord_coordinator::{GroupConfig, GroupCoordinator, Outcome, Ready};
+use fjord_coordinator::{ConsumerGroupConfig, GroupConfig, GroupCoordinator, Outcome, Ready};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,7 @@ pub struct Shard {
     partition_index: i32,
     partition: Arc<Partition>,
     config: GroupConfig,
+    consumer_config: ConsumerGroupConfig,
     expiry: OffsetExpiry,
     last_expiry_ms: AtomicI64,
     loaded: AtomicBool,
@@ -68,13 +69,15 @@ impl Shard {
         partition_index: i32,
         partition: Arc<Partition>,
         config: GroupConfig,
+        consumer_config: ConsumerGroupConfig,
         expiry: OffsetExpiry,
     ) -> Self {
         Shard {
             partition_index,
             partition,
-            coordinator: tokio::sync::Mutex::new(fresh_coordinator(&config)),
+            coordinator: tokio::sync::Mutex::new(fresh_coordinator(&config, &consumer_config)),
             config,
+            consumer_config,
             expiry,
             last_expiry_ms: AtomicI64::new(now_ms()),
             loaded: AtomicBool::new(false),
@@ -107,9 +110,10 @@ impl Shard {
     async fn replay(&self) -> Result<GroupCoordinator, GroupRuntimeError> {
         let partition = Arc::clone(&self.partition);
         let config = self.config.clone();
+        let consumer_config = self.consumer_config.clone();
         let started = std::time::Instant::now();
         let replayed = tokio::task::spawn_blocking(move || {
-            let mut fresh = fresh_coordinator(&config);
+            let mut fresh = fresh_coordinator(&config, &consumer_config);
             replay_partition(&partition, &mut fresh, now_ms()).map(|n| (fresh, n))
         })
         .await;
@@ -338,8 +342,9 @@ pub struct OffsetExpiry {
 
 /// A coordinator with a fresh random member-id seed, so member ids stay unique across
 /// restarts and reloads.
-fn fresh_coordinator(config: &GroupConfig) -> GroupCoordinator {
+fn fresh_coordinator(config: &GroupConfig, consumer: &ConsumerGroupConfig) -> GroupCoordinator {
     GroupCoordinator::with_member_id_seed(config.clone(), uuid::Uuid::new_v4().as_u128())
+        .with_consumer_group_config(consumer.clone())
 }
 
 fn park_key(ready: &Ready) -> ParkKey {

@@ -11,7 +11,8 @@
 //! leaves. v1 (KIP-1082) lets the client pick its member id; v0 clients send "" and receive
 //! one. Session and revocation timeouts are enforced by the shard's timer (`poll`).
 //!
-//! Errors are Kafka's: INVALID_REQUEST for malformed combinations, UNKNOWN_MEMBER_ID,
+//! With `consumer` left out of `group.coordinator.rebalance.protocols` every request answers
+//! UNSUPPORTED_VERSION. Errors are Kafka's: INVALID_REQUEST for malformed combinations, UNKNOWN_MEMBER_ID,
 //! FENCED_MEMBER_EPOCH, UNSUPPORTED_ASSIGNOR, UNRELEASED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED,
 //! NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS / COORDINATOR_NOT_AVAILABLE. Error messages
 //! are Kafka's short public reasons, never internal text.
@@ -25,6 +26,7 @@ use kafka_protocol::messages::consumer_group_heartbeat_response::{
 };
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{BrokerContext, RequestContext};
@@ -35,6 +37,12 @@ pub async fn handle(
     req: &RequestContext,
     request: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
+    if !ctx.groups.consumer_protocol_enabled() {
+        // `group.coordinator.rebalance.protocols` without `consumer`: Kafka's answer, which
+        // makes clients report that the broker does not support the consumer protocol.
+        return ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(ResponseError::UnsupportedVersion.code());
+    }
     match heartbeat(ctx, req, request).await {
         Ok(answer) => ConsumerGroupHeartbeatResponse::default()
             .with_member_id(Some(StrBytes::from_string(answer.member_id)))
