@@ -43,6 +43,9 @@ pub async fn dispatch(ctx: &BrokerContext, req: &RequestContext, body: RequestKi
         RequestKind::InitProducerId(request) => Reply::Send(ResponseKind::InitProducerId(
             handlers::init_producer_id::handle(ctx, req, request).await,
         )),
+        RequestKind::WriteTxnMarkers(request) => Reply::Send(ResponseKind::WriteTxnMarkers(
+            handlers::write_txn_markers::handle(ctx, req, request).await,
+        )),
         RequestKind::OffsetForLeaderEpoch(request) => {
             Reply::Send(ResponseKind::OffsetForLeaderEpoch(
                 handlers::offset_for_leader_epoch::handle(ctx, req, request).await,

@@ -77,6 +77,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::DeleteRecords, 0, 2),
     ApiSupport::new(ApiKey::InitProducerId, 0, 5),
     ApiSupport::new(ApiKey::OffsetForLeaderEpoch, 2, 4),
+    // The coordinator's marker writes (crates/broker/src/handlers/write_txn_markers.rs); v1
+    // only, as in Kafka 4.x.
+    ApiSupport::new(ApiKey::WriteTxnMarkers, 1, 1),
     ApiSupport::new(ApiKey::DescribeConfigs, 1, 4),
     ApiSupport::new(ApiKey::AlterConfigs, 0, 2),
     ApiSupport::new(ApiKey::DescribeLogDirs, 1, 4),

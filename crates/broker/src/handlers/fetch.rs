@@ -8,16 +8,17 @@
 //! - v15+ move the follower's id into `replica_state`.
 //! - Every partition answer carries the high watermark, last stable offset and log start
 //!   offset; `preferred_read_replica` is -1 (no follower fetching yet); aborted transactions
-//!   are null for READ_UNCOMMITTED and empty for READ_COMMITTED (no transactions yet).
+//!   are null for READ_UNCOMMITTED and, for READ_COMMITTED (which reads only up to the last
+//!   stable offset), the aborted transactions overlapping the records returned.
 //! - A session error (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
 //!   FETCH_SESSION_TOPIC_ID_ERROR) fails the whole request with session id 0 and no topics.
 
 use std::time::Instant;
 
 use kafka_protocol::messages::fetch_response::{
-    FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
+    AbortedTransaction, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
 };
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
@@ -27,8 +28,6 @@ use crate::replica::fetch_session::{
     PartitionFetchParams, PartitionOutcome, SessionKey, FINAL_EPOCH, INVALID_SESSION_ID,
 };
 use crate::replica::{FetchParams, FetchTarget};
-
-const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(
     ctx: &BrokerContext,
@@ -130,6 +129,7 @@ pub async fn handle(
         max_wait_ms: request.max_wait_ms,
         min_bytes: request.min_bytes,
         max_bytes: request.max_bytes,
+        isolation_level: request.isolation_level,
     };
     let results = replicas.fetch(params, targets).await;
 
@@ -145,11 +145,6 @@ pub async fn handle(
         .collect();
     let (response_session_id, include) = sessions.complete(&context, &outcomes, Instant::now());
 
-    let aborted_transactions = if request.isolation_level == READ_COMMITTED {
-        Some(Vec::new())
-    } else {
-        None
-    };
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     for (((key, _), result), (name, included)) in context
         .partitions
@@ -166,7 +161,15 @@ pub async fn handle(
             .with_high_watermark(result.high_watermark)
             .with_last_stable_offset(result.last_stable_offset)
             .with_log_start_offset(result.log_start_offset)
-            .with_aborted_transactions(aborted_transactions.clone())
+            .with_aborted_transactions(result.aborted_transactions.map(|list| {
+                list.into_iter()
+                    .map(|t| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(t.producer_id))
+                            .with_first_offset(t.first_offset)
+                    })
+                    .collect()
+            }))
             .with_preferred_read_replica(BrokerId(-1))
             .with_records(Some(result.records));
         if result.error_code == ResponseError::NotLeaderOrFollower.code()

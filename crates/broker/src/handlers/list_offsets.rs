@@ -1,7 +1,7 @@
 //! ListOffsets (key 2), v1-10: per partition, the offset for a timestamp.
 //!
-//! Special timestamps: -2 earliest (log start offset), -1 latest (the high watermark; without
-//! transactions READ_COMMITTED's last stable offset is the same), -3 the record with the
+//! Special timestamps: -2 earliest (log start offset), -1 latest (the high watermark, or the
+//! last stable offset for READ_COMMITTED requests), -3 the record with the
 //! largest timestamp (KIP-734), -4 earliest local (the log start offset: all data is local).
 //! Other negative values (tiered-storage lookups) answer -1/-1 as Kafka does without remote
 //! storage. A real timestamp answers the first offset whose timestamp is >= it, or -1/-1 when
@@ -42,11 +42,12 @@ pub async fn handle(
                     })
             } else {
                 replicas
-                    .list_offset(
+                    .list_offset_isolated(
                         &name,
                         p.partition_index,
                         p.timestamp,
                         p.current_leader_epoch,
+                        request.isolation_level,
                     )
                     .await
             };

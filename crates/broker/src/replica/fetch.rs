@@ -10,15 +10,22 @@
 //! `max_wait_ms` passes. The waiter is registered *before* each read, so an append that lands
 //! between the read and the wait still wakes it: the fetch completes as soon as `min_bytes`
 //! are there, not on a timer tick.
+//!
+//! `read_committed` consumers read up to the last stable offset and get the aborted
+//! transactions overlapping what they read (from the partition's aborted-transaction index),
+//! so that they drop those records; a transaction marker wakes waiting fetches because it may
+//! move the last stable offset.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use fjord_protocol::batch::{BatchFrames, BatchHeader};
+use fjord_storage::AbortedTxn;
 use tokio::time::Instant;
 
 use super::error::ReplicaError;
-use super::partition::Partition;
+use super::partition::{FetchIsolation, Partition};
 use super::purgatory::Waiter;
 use super::ReplicaManager;
 
@@ -30,11 +37,21 @@ pub struct FetchParams {
     pub max_wait_ms: i32,
     pub min_bytes: i32,
     pub max_bytes: i32,
+    /// 0 = READ_UNCOMMITTED, 1 = READ_COMMITTED (consumers only).
+    pub isolation_level: i8,
 }
 
 impl FetchParams {
     pub fn is_from_follower(&self) -> bool {
         self.replica_id >= 0
+    }
+
+    pub fn isolation(&self) -> FetchIsolation {
+        if self.is_from_follower() {
+            FetchIsolation::LogEnd
+        } else {
+            FetchIsolation::for_consumer(self.isolation_level)
+        }
     }
 }
 
@@ -57,6 +74,9 @@ pub struct FetchPartitionResult {
     pub log_start_offset: i64,
     /// Whole batches; empty when there is nothing (new) to send.
     pub records: Bytes,
+    /// For `read_committed`: the aborted transactions overlapping `records` (`None` for
+    /// other isolation levels, as Kafka sends null).
+    pub aborted_transactions: Option<Vec<AbortedTxn>>,
     /// Current leader id and epoch (reported with NOT_LEADER / FENCED errors).
     pub leader_id: i32,
     pub leader_epoch: i32,
@@ -77,6 +97,7 @@ impl FetchPartitionResult {
             last_stable_offset: offsets.map_or(-1, |o| o.last_stable_offset),
             log_start_offset: offsets.map_or(-1, |o| o.log_start_offset),
             records: Bytes::new(),
+            aborted_transactions: None,
             leader_id,
             leader_epoch,
         }
@@ -194,18 +215,15 @@ fn read_partition(
     let limit = i64::from(target.partition_max_bytes.max(0)).min(*remaining);
     // The storage read always yields at least one whole batch when one exists; past the first
     // partition with data that batch is only kept when it fits.
+    let isolation = params.isolation();
     let read = if !*first_with_data && limit <= 0 {
-        p.read(target.fetch_offset, 0, params.is_from_follower())
+        p.read_isolated(target.fetch_offset, 0, isolation)
             .map(|mut r| {
                 r.records = Bytes::new();
                 r
             })
     } else {
-        p.read(
-            target.fetch_offset,
-            limit.max(0) as usize,
-            params.is_from_follower(),
-        )
+        p.read_isolated(target.fetch_offset, limit.max(0) as usize, isolation)
     };
     let mut records = match read {
         Ok(r) => r.records,
@@ -218,6 +236,13 @@ fn read_partition(
         *first_with_data = false;
         *remaining = (*remaining - records.len() as i64).max(0);
     }
+    let aborted_transactions =
+        (isolation == FetchIsolation::TxnCommitted).then(|| match end_of_records(&records) {
+            Some(upper_bound) => p
+                .log()
+                .aborted_transactions(target.fetch_offset, upper_bound),
+            None => Vec::new(),
+        });
     let offsets = p.offsets();
     let state = p.leader_state();
     FetchPartitionResult {
@@ -226,7 +251,18 @@ fn read_partition(
         last_stable_offset: offsets.last_stable_offset,
         log_start_offset: offsets.log_start_offset,
         records,
+        aborted_transactions,
         leader_id: state.leader_id,
         leader_epoch: state.leader_epoch,
     }
+}
+
+/// The offset after the last whole batch of `records` (the upper bound of the aborted
+/// transactions a `read_committed` fetch must list); `None` when there is none.
+fn end_of_records(records: &Bytes) -> Option<i64> {
+    BatchFrames::new(records)
+        .map_while(Result::ok)
+        .last()
+        .and_then(|range| BatchHeader::parse(&records[range]).ok())
+        .map(|h| h.next_offset())
 }

@@ -37,10 +37,13 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 use uuid::Uuid;
 
+/// How long a transaction marker waits for replication (Kafka's `request.timeout.ms` default).
+pub const MARKER_REPLICATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub use error::ReplicaError;
 pub use fetch::{FetchParams, FetchPartitionResult, FetchTarget};
 pub use fetch_session::FetchSessionCache;
-pub use partition::{AppendResult, Partition, PartitionOffsets};
+pub use partition::{AppendResult, FetchIsolation, Partition, PartitionOffsets};
 pub use producer_ids::{ProducerIdAllocator, ProducerIdManager};
 pub use throughput::{Throughput, ThroughputTotals};
 pub use topic_settings::TopicDefaults;
@@ -241,15 +244,34 @@ impl ReplicaManager {
         Ok(p)
     }
 
+    /// Writes an end-transaction marker for (`producer_id`, `producer_epoch`) to a partition
+    /// led here and waits until it is replicated (Kafka writes markers with `acks=all`), at
+    /// most [`MARKER_REPLICATION_TIMEOUT`]. The transaction coordinator's way in.
+    pub async fn write_txn_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: fjord_storage::TxnMarker,
+    ) -> Result<AppendResult, ReplicaError> {
+        let p = self.leader_partition(topic, partition)?;
+        let appended = p
+            .append_txn_marker(producer_id, producer_epoch, marker)
+            .await?;
+        let deadline = tokio::time::Instant::now() + MARKER_REPLICATION_TIMEOUT;
+        p.wait_for_high_watermark(appended.last_offset + 1, deadline)
+            .await?;
+        Ok(appended)
+    }
+
     /// Every hosted partition.
     pub fn hosted_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions.read().values().cloned().collect()
     }
 
-    /// ListOffsets for one partition: -2 earliest, -1 latest (the high watermark for
-    /// consumers: Kafka's isolation levels both end there without transactions), -3 max
-    /// timestamp, -4 earliest local, else the first offset whose timestamp is >= `timestamp`
-    /// (-1/-1 when none). Timestamp lookups read index files: run on the blocking pool.
+    /// ListOffsets for one partition as a `read_uncommitted` consumer sees it (see
+    /// [`ReplicaManager::list_offset_isolated`]).
     pub async fn list_offset(
         &self,
         topic: &str,
@@ -257,10 +279,31 @@ impl ReplicaManager {
         timestamp: i64,
         current_leader_epoch: i32,
     ) -> Result<ListedOffset, ReplicaError> {
+        self.list_offset_isolated(topic, partition, timestamp, current_leader_epoch, 0)
+            .await
+    }
+
+    /// ListOffsets for one partition: -2 earliest, -1 latest (the high watermark, or the last
+    /// stable offset for `isolation_level` 1 = READ_COMMITTED, as Kafka answers), -3 max
+    /// timestamp, -4 earliest local, else the first offset whose timestamp is >= `timestamp`
+    /// (-1/-1 when none or past what the isolation level may read). Timestamp lookups read
+    /// index files: run on the blocking pool.
+    pub async fn list_offset_isolated(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp: i64,
+        current_leader_epoch: i32,
+        isolation_level: i8,
+    ) -> Result<ListedOffset, ReplicaError> {
         let p = self.leader_partition(topic, partition)?;
         p.check_leader_epoch(current_leader_epoch)?;
         let leader_epoch = p.leader_epoch();
-        let high_watermark = p.high_watermark();
+        // The last offset this consumer may read up to ("high watermark" below).
+        let high_watermark = match FetchIsolation::for_consumer(isolation_level) {
+            FetchIsolation::TxnCommitted => p.last_stable_offset(),
+            _ => p.high_watermark(),
+        };
         let log = Arc::clone(p.log());
         let found: Option<TimestampOffset> = match timestamp {
             fjord_storage::LATEST_TIMESTAMP => Some(TimestampOffset {

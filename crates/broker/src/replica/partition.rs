@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use fjord_metadata::PartitionRegistration;
-use fjord_storage::{AppendOutcome, LogConfig, PartitionLog, ReadResult, TopicPartition};
+use fjord_storage::{
+    AppendOutcome, LogConfig, PartitionLog, ReadResult, TopicPartition, TxnMarker,
+};
 use parking_lot::{Mutex, RwLock};
 use uuid::Uuid;
 
@@ -62,6 +64,28 @@ pub struct AppendResult {
     pub log_append_time_ms: i64,
     pub log_start_offset: i64,
     pub duplicate: bool,
+}
+
+/// How far a read may go (Kafka `FetchIsolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchIsolation {
+    /// Followers: everything written.
+    LogEnd,
+    /// `read_uncommitted` consumers: everything replicated.
+    HighWatermark,
+    /// `read_committed` consumers: up to the last stable offset.
+    TxnCommitted,
+}
+
+impl FetchIsolation {
+    /// The isolation of a consumer's `isolation_level` field (1 = READ_COMMITTED).
+    pub fn for_consumer(isolation_level: i8) -> FetchIsolation {
+        if isolation_level == 1 {
+            FetchIsolation::TxnCommitted
+        } else {
+            FetchIsolation::HighWatermark
+        }
+    }
 }
 
 /// Offsets of a partition at one instant, as Fetch reports them.
@@ -161,9 +185,14 @@ impl Partition {
         self.high_watermark.load(Ordering::Acquire)
     }
 
-    /// Without transactions nothing is pending, so the last stable offset is the high watermark.
+    /// The last stable offset: no `read_committed` consumer reads at or past it. It is the
+    /// high watermark, held back by the first offset of the oldest ongoing transaction
+    /// (Kafka `UnifiedLog.lastStableOffset`).
     pub fn last_stable_offset(&self) -> i64 {
-        self.high_watermark()
+        let high_watermark = self.high_watermark();
+        self.log
+            .first_unstable_offset()
+            .map_or(high_watermark, |first| first.min(high_watermark))
     }
 
     pub fn offsets(&self) -> PartitionOffsets {
@@ -171,7 +200,7 @@ impl Partition {
         PartitionOffsets {
             log_start_offset: self.log.log_start_offset(),
             high_watermark,
-            last_stable_offset: high_watermark,
+            last_stable_offset: self.last_stable_offset().min(high_watermark),
             log_end_offset: self.log.log_end_offset(),
         }
     }
@@ -293,6 +322,34 @@ impl Partition {
         })
     }
 
+    /// Writes the end-transaction marker of (`producer_id`, `producer_epoch`) as leader (the
+    /// transaction coordinator's WriteTxnMarkers). Wakes long-poll fetches: the last stable
+    /// offset may have moved even when the high watermark did not.
+    pub async fn append_txn_marker(
+        self: &Arc<Self>,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: TxnMarker,
+    ) -> Result<AppendResult, ReplicaError> {
+        self.ensure_leader()?;
+        let _writer = self.append_lock.lock().await;
+        let leader_epoch = self.leader_epoch();
+        let log = Arc::clone(&self.log);
+        let info = tokio::task::spawn_blocking(move || {
+            log.append_control_marker(producer_id, producer_epoch, marker, leader_epoch)
+        })
+        .await??;
+        self.maybe_advance_high_watermark();
+        self.wake_waiters();
+        Ok(AppendResult {
+            base_offset: info.first_offset,
+            last_offset: info.last_offset,
+            log_append_time_ms: -1,
+            log_start_offset: info.log_start_offset,
+            duplicate: false,
+        })
+    }
+
     /// Waits until the high watermark reaches `required_offset` (`acks=all`), or `deadline`.
     pub async fn wait_for_high_watermark(
         &self,
@@ -356,10 +413,25 @@ impl Partition {
         max_bytes: usize,
         for_follower: bool,
     ) -> Result<ReadResult, ReplicaError> {
-        let max_offset = if for_follower {
-            self.log.log_end_offset()
+        let isolation = if for_follower {
+            FetchIsolation::LogEnd
         } else {
-            self.high_watermark()
+            FetchIsolation::HighWatermark
+        };
+        self.read_isolated(fetch_offset, max_bytes, isolation)
+    }
+
+    /// Reads whole batches from `fetch_offset` up to the bound `isolation` names. Blocking.
+    pub fn read_isolated(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        isolation: FetchIsolation,
+    ) -> Result<ReadResult, ReplicaError> {
+        let max_offset = match isolation {
+            FetchIsolation::LogEnd => self.log.log_end_offset(),
+            FetchIsolation::HighWatermark => self.high_watermark(),
+            FetchIsolation::TxnCommitted => self.last_stable_offset(),
         };
         Ok(self.log.read(fetch_offset, max_bytes, max_offset)?)
     }
