@@ -104,6 +104,7 @@ func produce(bootstrap, topic string, records, size int, acks string) error {
 		"queue.buffering.max.messages": 10_000_000,
 		"queue.buffering.max.kbytes":   2_097_151,
 		"go.delivery.reports":          true,
+		"socket.nagle.disable":         true, // TCP_NODELAY, as the Java clients
 	})
 	if err != nil {
 		return err
@@ -176,6 +177,7 @@ func newConsumer(bootstrap, topic string) (*kafka.Consumer, error) {
 		// for fetch.queue.backoff.ms, 1000 by default: whole idle seconds on a fast broker,
 		// which measured the driver, not the broker. Retry after 1 ms instead.
 		"fetch.queue.backoff.ms": 1,
+		"socket.nagle.disable":   true,
 	}
 	debugFromEnv(conf)
 	c, err := kafka.NewConsumer(&conf)
@@ -244,6 +246,10 @@ func latency(bootstrap, topic string, rate, seconds, size int) error {
 		"acks":                "1",
 		"linger.ms":           0,
 		"go.delivery.reports": false,
+		// TCP_NODELAY, as the Java clients set it: with Nagle on (librdkafka's default) a
+		// small request waits for the ACK of the previous one, up to the peer's 40 ms
+		// delayed-ACK timer.
+		"socket.nagle.disable": true,
 	})
 	if err != nil {
 		return err
