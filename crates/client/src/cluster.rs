@@ -438,7 +438,7 @@ impl Cluster {
 
     /// Runs `attempt` until it succeeds, fails with a non-retriable error, or
     /// `default.api.timeout.ms` passes; between attempts refreshes metadata when the error calls
-    /// for it and sleeps `retry.backoff.ms`.
+    /// for it and sleeps `retry.backoff.ms`, doubling per attempt up to `retry.backoff.max.ms`.
     pub async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, ClientError>
     where
         F: FnMut() -> Fut,
@@ -459,13 +459,15 @@ impl Cluster {
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let started = Instant::now();
+        let mut attempts = 0u32;
         loop {
             let err = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(err) if !err.is_retriable() => return Err(err),
                 Err(err) => err,
             };
-            let backoff = self.inner.config.retry_backoff();
+            let backoff = self.inner.config.retry_backoff_for(attempts);
+            attempts = attempts.saturating_add(1);
             if Instant::now() + backoff >= deadline {
                 return Err(ClientError::DeadlineExceeded {
                     timeout_ms: started.elapsed().as_millis() as u64,

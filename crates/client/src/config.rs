@@ -17,8 +17,11 @@ pub struct ClientConfig {
     pub request_timeout_ms: u64,
     /// `socket.connection.setup.timeout.ms`: how long a TCP connect may take.
     pub connection_setup_timeout_ms: u64,
-    /// `retry.backoff.ms`: pause between retries of a retriable failure.
+    /// `retry.backoff.ms`: pause before the first retry of a retriable failure; later
+    /// retries double it (KIP-580).
     pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms`: the ceiling of the doubling retry backoff (default 1000).
+    pub retry_backoff_max_ms: u64,
     /// `metadata.max.age.ms`: metadata older than this is refreshed before use.
     pub metadata_max_age_ms: u64,
     /// `default.api.timeout.ms`: overall deadline of an admin call including retries.
@@ -35,6 +38,7 @@ impl Default for ClientConfig {
             request_timeout_ms: 30_000,
             connection_setup_timeout_ms: 10_000,
             retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1_000,
             metadata_max_age_ms: 300_000,
             default_api_timeout_ms: 60_000,
             max_response_bytes: 512 * 1024 * 1024,
@@ -62,6 +66,7 @@ impl ClientConfig {
                 self.connection_setup_timeout_ms = parse(key, value)?
             }
             "retry.backoff.ms" => self.retry_backoff_ms = parse(key, value)?,
+            "retry.backoff.max.ms" => self.retry_backoff_max_ms = parse(key, value)?,
             "metadata.max.age.ms" => self.metadata_max_age_ms = parse(key, value)?,
             "default.api.timeout.ms" => self.default_api_timeout_ms = parse(key, value)?,
             _ => return Ok(false),
@@ -75,6 +80,17 @@ impl ClientConfig {
 
     pub(crate) fn retry_backoff(&self) -> Duration {
         Duration::from_millis(self.retry_backoff_ms)
+    }
+
+    /// The pause before retry number `attempt` (0 = the first retry): `retry.backoff.ms`
+    /// doubled per attempt up to `retry.backoff.max.ms`, with ±20% random jitter so that
+    /// many clients failing together do not retry in lock step (KIP-580, as Java does).
+    pub(crate) fn retry_backoff_for(&self, attempt: u32) -> Duration {
+        let base = self.retry_backoff_ms as f64;
+        let ceiling = (self.retry_backoff_max_ms.max(self.retry_backoff_ms)) as f64;
+        let exp = base * 2f64.powi(attempt.min(31) as i32);
+        let jitter = rand::random::<f64>() * 0.4 + 0.8;
+        Duration::from_millis((exp.min(ceiling) * jitter).round() as u64)
     }
 }
 
@@ -112,7 +128,30 @@ mod tests {
         assert!(config.set("retry.backoff.ms", "250").unwrap());
         assert_eq!(config.retry_backoff_ms, 250);
         assert!(!config.set("acks", "all").unwrap());
+        assert!(config.set("retry.backoff.max.ms", "900").unwrap());
+        assert_eq!(config.retry_backoff_max_ms, 900);
         let err = config.set("request.timeout.ms", "soon").unwrap_err();
         assert!(err.to_string().contains("request.timeout.ms"), "{err}");
+    }
+
+    #[test]
+    fn retry_backoff_doubles_up_to_the_ceiling_with_jitter() {
+        let config = ClientConfig::default();
+        for (attempt, nominal) in [
+            (0u32, 100u64),
+            (1, 200),
+            (2, 400),
+            (3, 800),
+            (4, 1000),
+            (40, 1000),
+        ] {
+            for _ in 0..50 {
+                let ms = config.retry_backoff_for(attempt).as_millis() as u64;
+                assert!(
+                    ms >= nominal * 8 / 10 && ms <= nominal * 12 / 10,
+                    "attempt {attempt}: {ms} ms vs nominal {nominal}"
+                );
+            }
+        }
     }
 }

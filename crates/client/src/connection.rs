@@ -21,6 +21,7 @@
 //! the broker is evidently not answering in order any more.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -277,6 +278,38 @@ impl Connection {
             }
         };
         decode_response::<R::Response>(api_key, version, payload)
+    }
+
+    /// Queues `request` at `version` now (so requests started one after another are written
+    /// in that order) and returns a future for its response, bounded by `request.timeout.ms`.
+    /// The producer uses it to pipeline several Produce requests on one connection.
+    pub(crate) fn start_call<R: Request>(
+        self: &Arc<Self>,
+        request: &R,
+        version: i16,
+    ) -> Result<impl Future<Output = Result<R::Response, ClientError>> + Send + 'static, ClientError>
+    {
+        let api_key = api_key_of::<R>();
+        let frame = self.encode(api_key, version, request)?;
+        let rx = self.enqueue(frame, true)?;
+        let rx = rx.ok_or_else(|| self.shared.lost("no response slot"))?;
+        let conn = self.clone();
+        Ok(async move {
+            let timeout = conn.request_timeout;
+            let payload = match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(result)) => result?,
+                Ok(Err(_)) => return Err(conn.shared.lost("reader stopped")),
+                Err(_) => {
+                    conn.shared.close("request timed out");
+                    return Err(ClientError::RequestTimeout {
+                        api_key,
+                        addr: conn.shared.addr.clone(),
+                        timeout_ms: timeout.as_millis() as u64,
+                    });
+                }
+            };
+            decode_response::<R::Response>(api_key, version, payload)
+        })
     }
 
     /// Sends `request` at `version` without waiting for a response: for Produce with

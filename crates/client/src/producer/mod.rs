@@ -6,11 +6,16 @@
 //! - [`accumulator`]: per-partition batches, sticky partitions, sequence numbers.
 //! - [`sender`]: the task that drains batches into Produce requests, retries and resolves.
 //!
-//! Ordering: at most one batch per partition is in flight, and a batch that fails with a
-//! retriable error goes back to the front of its partition's queue, so records of one
-//! partition are written in `send` order even across retries. With idempotence (the default,
-//! as in Java, when `acks=all`) the broker also deduplicates a batch that was written but whose
-//! answer was lost, by producer id, epoch and per-partition sequence number.
+//! Ordering: up to `max.in.flight.requests.per.connection` batches of one partition are in
+//! flight, written to the leader's connection in order (one request per broker lane). A batch
+//! that fails with a retriable error goes back among its partition's batches in send order and
+//! is resent only when none of them is in flight. With idempotence (the default, as in Java,
+//! when `acks=all`) the broker checks per-partition sequence numbers, so records of one
+//! partition are written in `send` order even across retries, and it deduplicates a batch that
+//! was written but whose answer was lost; when the sequence state breaks (a batch rejected for
+//! good between pipelined ones, UNKNOWN_PRODUCER_ID) the producer bumps its epoch (KIP-360).
+//! Without idempotence a retried batch may land after later ones, as in Java with more than
+//! one request in flight.
 
 pub mod accumulator;
 pub mod sender;
@@ -73,7 +78,7 @@ pub struct ProducerConfig {
     /// `enable.idempotence`; `None` means Java's default: on when `acks=all`.
     pub enable_idempotence: Option<bool>,
     /// `max.in.flight.requests.per.connection` (default 5): Produce requests outstanding per
-    /// broker. Within one partition only one batch is in flight (see the module docs).
+    /// broker, and so batches of one partition in flight (see the module docs).
     pub max_in_flight_requests_per_connection: usize,
     /// `delivery.timeout.ms` (default 120000): time from `send` to giving up on a record.
     pub delivery_timeout_ms: u64,
