@@ -12,28 +12,30 @@
 //!   Auto commit runs every `auto.commit.interval.ms`, and before rejoining.
 //! - *left*: LeaveGroup on close.
 //!
-//! Heartbeats are sent from `poll`, not from a background task: an application that does not
-//! poll within `session.timeout.ms` loses its partitions, which is also what
-//! `max.poll.interval.ms` enforces in Java.
+//! Heartbeats are sent by a background task ([`super::heartbeat`]) once the member has
+//! joined, as Java's heartbeat thread does: processing may take longer than
+//! `session.timeout.ms` between polls, but not longer than `max.poll.interval.ms`, after which
+//! the task leaves the group and the next `poll` rejoins.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, SyncGroupRequest,
+    ApiKey, ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, JoinGroupRequest,
+    JoinGroupResponse, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use kafka_protocol::ResponseError;
 
 use super::assignor::{self, MemberSubscription};
+use super::heartbeat::{self, Heartbeat, HeartbeatState};
 use super::ConsumerConfig;
 use crate::admin::groups::{commit_offsets, decode_assignment, fetch_offsets, find_coordinator};
 use crate::admin::offsets::group_topics;
@@ -57,13 +59,21 @@ pub struct GroupMembership {
     protocol: Option<String>,
     assignment: Vec<TopicPartition>,
     needs_rejoin: bool,
-    last_heartbeat: Instant,
     last_auto_commit: Instant,
+    /// What the heartbeat task and `poll` tell each other.
+    heartbeat_state: Arc<parking_lot::Mutex<HeartbeatState>>,
+    /// The heartbeat task, started at the first join.
+    heartbeat: Option<Heartbeat>,
 }
 
 impl GroupMembership {
     pub(crate) fn new(group_id: String, topics: Vec<String>, config: &ConsumerConfig) -> Self {
         GroupMembership {
+            heartbeat_state: Arc::new(parking_lot::Mutex::new(HeartbeatState::new(
+                group_id.clone(),
+                config.group_instance_id.clone(),
+            ))),
+            heartbeat: None,
             group_id,
             topics,
             member_id: String::new(),
@@ -72,7 +82,6 @@ impl GroupMembership {
             protocol: None,
             assignment: Vec::new(),
             needs_rejoin: true,
-            last_heartbeat: Instant::now(),
             last_auto_commit: Instant::now(),
         }
     }
@@ -100,11 +109,7 @@ impl GroupMembership {
         config: &ConsumerConfig,
         positions: &BTreeMap<TopicPartition, i64>,
     ) -> Result<Option<Vec<TopicPartition>>, ClientError> {
-        if !self.needs_rejoin
-            && self.last_heartbeat.elapsed() >= Duration::from_millis(config.heartbeat_interval_ms)
-        {
-            self.heartbeat(cluster).await?;
-        }
+        self.take_heartbeat_news()?;
         if config.enable_auto_commit
             && !self.needs_rejoin
             && self.last_auto_commit.elapsed()
@@ -118,8 +123,41 @@ impl GroupMembership {
         if config.enable_auto_commit && self.generation_id >= 0 {
             self.auto_commit(cluster, positions).await;
         }
+        self.heartbeat_state.lock().stable = false;
         let assignment = self.join_and_sync(cluster, config).await?;
+        {
+            let mut s = self.heartbeat_state.lock();
+            s.member_id = self.member_id.clone();
+            s.generation_id = self.generation_id;
+            s.stable = !self.needs_rejoin;
+            s.last_poll = Instant::now();
+        }
+        if self.heartbeat.is_none() {
+            self.heartbeat = Some(Heartbeat::start(
+                cluster.clone(),
+                self.heartbeat_state.clone(),
+                Duration::from_millis(config.heartbeat_interval_ms),
+                Duration::from_millis(config.max_poll_interval_ms.max(0) as u64),
+            ));
+        }
         Ok(Some(assignment))
+    }
+
+    /// Notes that the application polled, and takes over what the heartbeat task learnt.
+    fn take_heartbeat_news(&mut self) -> Result<(), ClientError> {
+        let mut s = self.heartbeat_state.lock();
+        s.last_poll = Instant::now();
+        if std::mem::take(&mut s.reset_member) {
+            self.member_id.clear();
+            self.generation_id = -1;
+        }
+        if std::mem::take(&mut s.needs_rejoin) {
+            self.needs_rejoin = true;
+        }
+        match s.error.take() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 
     async fn auto_commit(&mut self, cluster: &Cluster, positions: &BTreeMap<TopicPartition, i64>) {
@@ -153,28 +191,6 @@ impl GroupMembership {
             }
             _ => {}
         }
-    }
-
-    async fn heartbeat(&mut self, cluster: &Cluster) -> Result<(), ClientError> {
-        self.last_heartbeat = Instant::now();
-        let coordinator = find_coordinator(cluster, &self.group_id, 0).await?;
-        let conn = cluster.connection(coordinator).await?;
-        let version = negotiate::<HeartbeatRequest>(&conn, ApiKey::Heartbeat)?;
-        let mut request = HeartbeatRequest::default()
-            .with_group_id(group_id(&self.group_id))
-            .with_generation_id(self.generation_id)
-            .with_member_id(StrBytes::from_string(self.member_id.clone()));
-        if version >= 3 {
-            request = request.with_group_instance_id(self.instance_id());
-        }
-        let response = conn.call_at(&request, version).await?;
-        if let Err(err) = ClientError::check(response.error_code, None) {
-            self.note_error(&err);
-            if !self.needs_rejoin && !err.is_retriable() {
-                return Err(err);
-            }
-        }
-        Ok(())
     }
 
     fn instance_id(&self) -> Option<StrBytes> {
@@ -295,7 +311,6 @@ impl GroupMembership {
         let revoked = self.assignment.iter().any(|tp| !assignment.contains(tp));
         self.needs_rejoin = protocol == assignor::COOPERATIVE_STICKY && revoked;
         self.assignment = assignment.clone();
-        self.last_heartbeat = Instant::now();
         tracing::debug!(group = %self.group_id, generation = self.generation_id, ?assignment, "joined");
         Ok(assignment)
     }
@@ -434,6 +449,8 @@ impl GroupMembership {
         config: &ConsumerConfig,
         positions: &BTreeMap<TopicPartition, i64>,
     ) -> Result<(), ClientError> {
+        // No heartbeat may race the LeaveGroup.
+        self.heartbeat.take();
         if self.generation_id < 0 || self.member_id.is_empty() {
             return Ok(());
         }
@@ -444,21 +461,7 @@ impl GroupMembership {
         if self.group_instance_id.is_some() {
             return Ok(());
         }
-        let coordinator = find_coordinator(cluster, &self.group_id, 0).await?;
-        let conn = cluster.connection(coordinator).await?;
-        let version = negotiate::<LeaveGroupRequest>(&conn, ApiKey::LeaveGroup)?;
-        let member_id = StrBytes::from_string(self.member_id.clone());
-        let request = if version >= 3 {
-            LeaveGroupRequest::default()
-                .with_group_id(group_id(&self.group_id))
-                .with_members(vec![MemberIdentity::default().with_member_id(member_id)])
-        } else {
-            LeaveGroupRequest::default()
-                .with_group_id(group_id(&self.group_id))
-                .with_member_id(member_id)
-        };
-        let response = conn.call_at(&request, version).await?;
-        ClientError::check(response.error_code, None)
+        heartbeat::leave_group(cluster, &self.group_id, &self.member_id).await
     }
 }
 

@@ -4,6 +4,7 @@
 //!   transactions, compression).
 //! - [`group`]: classic group membership (JoinGroup/SyncGroup/Heartbeat/LeaveGroup) and commits.
 //! - [`assignor`]: the range and cooperative-sticky assignors.
+//! - `heartbeat`: the background heartbeat task and the `max.poll.interval.ms` check.
 //!
 //! Each assigned partition has a position (the next offset to hand out) and a buffer of
 //! fetched records. Only partitions with an empty buffer are fetched, one Fetch per leader in
@@ -13,6 +14,7 @@
 pub mod assignor;
 pub mod fetch;
 pub mod group;
+mod heartbeat;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
