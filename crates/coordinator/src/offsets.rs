@@ -232,6 +232,17 @@ impl GroupCoordinator {
                     .entry(group_id.clone())
                     .or_default()
                     .insert((topic.clone(), *partition), value.clone());
+                // A group that only ever had offsets (admin or standalone commits) has no
+                // GroupMetadata record: rebuild it Empty, as Kafka's replay does, so ListGroups
+                // and DescribeGroups still show it after a restart.
+                if !self.groups.contains_key(group_id)
+                    && !self.consumer_groups.contains_key(group_id)
+                {
+                    self.groups.insert(
+                        group_id.clone(),
+                        ClassicGroup::new(group_id.clone(), now_ms),
+                    );
+                }
             }
             CoordinatorRecord::OffsetCommit {
                 group_id,
@@ -260,7 +271,17 @@ impl GroupCoordinator {
                 // Offsets have tombstones of their own (DeleteGroups writes both).
                 self.groups.remove(group_id);
             }
-            CoordinatorRecord::ConsumerGroup(record) => self.replay_consumer_group(record, now_ms),
+            CoordinatorRecord::ConsumerGroup(record) => {
+                // A consumer group that took over an offsets-only group: the Empty classic
+                // group rebuilt from its offsets above must not shadow it.
+                let offsets_only = self.groups.get(record.group_id()).is_some_and(|g| {
+                    g.state == GroupState::Empty && g.generation_id <= 0 && g.members.is_empty()
+                });
+                if offsets_only {
+                    self.groups.remove(record.group_id());
+                }
+                self.replay_consumer_group(record, now_ms)
+            }
         }
     }
 }

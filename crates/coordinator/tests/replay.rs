@@ -133,3 +133,38 @@ fn group_tombstone_removes_the_group_but_not_offsets_with_their_own_records() {
     assert_eq!(restarted.fetch_offsets(GROUP, None)[0].offset, 9);
     assert_eq!(restarted.fetch_offsets(GROUP, None)[0].metadata, "");
 }
+
+#[test]
+fn offsets_only_group_comes_back_empty_after_replay() {
+    let mut c = coordinator();
+    let entry = OffsetCommitEntry {
+        topic: "orders".into(),
+        partition: 0,
+        offset: 7,
+        leader_epoch: -1,
+        metadata: None,
+    };
+    // An admin commit (no member, generation -1): the group has offsets and nothing else.
+    let (_, records) = c
+        .commit_offsets(
+            "admin-only",
+            "",
+            None,
+            -1,
+            std::slice::from_ref(&entry),
+            1_000,
+        )
+        .expect("admin commit");
+    let listed_before = c.list_groups();
+    let mut replayed = coordinator();
+    for record in &records {
+        replayed.replay(record, 2_000);
+    }
+    let group = replayed
+        .group("admin-only")
+        .expect("rebuilt from its offsets");
+    assert_eq!(group.state, GroupState::Empty);
+    assert_eq!(group.protocol_type, None, "listed with protocol type \"\"");
+    assert_eq!(replayed.list_groups(), listed_before);
+    assert_eq!(replayed.fetch_offsets("admin-only", None)[0].offset, 7);
+}
