@@ -40,6 +40,9 @@ pub enum LogError {
         epoch: i16,
         current_epoch: i16,
     },
+    /// A non-transactional batch from a producer with an ongoing transaction on the partition.
+    #[error("producer {producer_id} has an ongoing transaction: expected a transactional batch")]
+    InvalidTxnState { producer_id: i64 },
     /// A transaction marker from a coordinator older than the one that wrote the last marker.
     #[error("marker for producer {producer_id} has coordinator epoch {coordinator_epoch}, older than {current_coordinator_epoch}")]
     TransactionCoordinatorFenced {
@@ -84,6 +87,7 @@ impl LogError {
             LogError::NonMonotonicOffset { .. } => ResponseError::UnknownServerError.code(),
             LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
             LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+            LogError::InvalidTxnState { .. } => ResponseError::InvalidTxnState.code(),
             LogError::TransactionCoordinatorFenced { .. } => {
                 ResponseError::TransactionCoordinatorFenced.code()
             }

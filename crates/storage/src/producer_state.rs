@@ -12,7 +12,8 @@
 //!
 //! Transactions (KIP-98): a transactional data batch opens an ongoing transaction at its first
 //! offset unless one is open; an end-transaction marker (see [`crate::transaction::marker`])
-//! closes it and records the coordinator epoch. A marker from an older producer epoch is
+//! closes it and records the coordinator epoch. A non-transactional batch from a producer
+//! whose transaction is open is refused (INVALID_TXN_STATE), as in Kafka. A marker from an older producer epoch is
 //! refused (INVALID_PRODUCER_EPOCH), one from an older coordinator epoch too
 //! (TRANSACTION_COORDINATOR_FENCED). A repeated marker for a closed transaction is applied
 //! again harmlessly, as in Kafka: it closes nothing.
@@ -151,6 +152,13 @@ impl ProducerStateManager {
         }
         if header.is_control() || header.base_sequence < 0 {
             return Ok(SequenceCheck::Accept);
+        }
+        // Kafka refuses a plain batch while the producer's transaction is open here.
+        if !header.is_transactional()
+            && header.producer_epoch == current.producer_epoch
+            && current.current_txn_first_offset.is_some()
+        {
+            return Err(LogError::InvalidTxnState { producer_id });
         }
         if header.producer_epoch == current.producer_epoch {
             if let Some(dup) = current.batches.iter().find(|b| {

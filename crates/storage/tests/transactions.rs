@@ -73,6 +73,11 @@ fn ongoing_transaction_holds_the_first_unstable_offset_until_its_marker() {
     log.append(transactional_batch(2, T0, producer(1, 3)), 0, None)
         .unwrap();
     assert_eq!(log.first_unstable_offset(), Some(2));
+    // A plain idempotent batch from producer 1 while its transaction is open is refused.
+    let err = log
+        .append(batch(1, 8, T0, Some(producer(1, 5))), 0, None)
+        .unwrap_err();
+    assert_eq!(err.error_code(), 48);
     let info = log.append_control_marker(1, 0, commit(0), 0).unwrap();
     assert_eq!((info.first_offset, info.last_offset), (8, 8));
     assert_eq!(log.log_end_offset(), 9);

@@ -400,7 +400,8 @@ impl Partition {
         }
         let previous = self.high_watermark.fetch_max(candidate, Ordering::AcqRel);
         if candidate > previous {
-            self.log.set_cleaner_upper_bound(candidate);
+            // The cleaner must not touch undecided transactions: it stops at the LSO.
+            self.log.set_cleaner_upper_bound(self.last_stable_offset());
             self.wake_waiters();
         }
     }
