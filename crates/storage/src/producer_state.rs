@@ -605,6 +605,47 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_keep_ongoing_transactions_and_read_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = ProducerStateManager::new();
+        let mut txn = header(5, 2, 0, 3, 10);
+        txn.attributes = 0x10;
+        append(&mut m, &txn).unwrap();
+        append(&mut m, &header(6, 0, 0, 1, 13)).unwrap();
+        assert_eq!(m.first_unstable_offset(), Some(10));
+        m.producers.get_mut(&5).unwrap().coordinator_epoch = 4;
+        m.write_snapshot(dir.path(), 14).unwrap();
+        let (_, loaded) = ProducerStateManager::load_latest(dir.path(), 14)
+            .unwrap()
+            .unwrap();
+        assert_eq!(loaded, m);
+        assert_eq!(loaded.entry(5).unwrap().current_txn_first_offset, Some(10));
+        assert_eq!(loaded.entry(5).unwrap().coordinator_epoch, 4);
+
+        // A version 1 body: one producer, epoch 1, one batch; no transaction fields.
+        let mut body = Vec::new();
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&9i64.to_be_bytes());
+        body.extend_from_slice(&1i16.to_be_bytes());
+        body.push(1);
+        for v in [0i32, 0] {
+            body.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [0i64, 0, 5] {
+            body.extend_from_slice(&v.to_be_bytes());
+        }
+        let mut raw = b"FJPS".to_vec();
+        raw.extend_from_slice(&1i16.to_be_bytes());
+        raw.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+        raw.extend_from_slice(&body);
+        let v1 = ProducerStateManager::decode(&raw).unwrap();
+        let entry = v1.entry(9).unwrap();
+        assert_eq!((entry.producer_epoch, entry.batches.len()), (1, 1));
+        assert_eq!(entry.current_txn_first_offset, None);
+        assert_eq!(entry.coordinator_epoch, NO_COORDINATOR_EPOCH);
+    }
+
+    #[test]
     fn snapshot_round_trip_and_pruning() {
         let dir = tempfile::tempdir().unwrap();
         let mut m = ProducerStateManager::new();
