@@ -27,6 +27,7 @@ use kafka_protocol::messages::consumer_group_heartbeat_response::{
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use tracing::debug;
 use uuid::Uuid;
 
 use super::{BrokerContext, RequestContext};
@@ -49,9 +50,15 @@ pub async fn handle(
             .with_member_epoch(answer.member_epoch)
             .with_heartbeat_interval_ms(answer.heartbeat_interval_ms)
             .with_assignment(answer.assignment.as_ref().map(wire_assignment)),
-        Err(e) => ConsumerGroupHeartbeatResponse::default()
-            .with_error_code(e.error_code())
-            .with_error_message(public_message(&e).map(StrBytes::from_static_str)),
+        Err(e) => {
+            if let GroupRuntimeError::Group(GroupError::InvalidRequest { reason }) = &e {
+                // The client only logs the code; the reason is what an operator needs.
+                debug!(peer = %req.peer, reason, "ConsumerGroupHeartbeat refused as invalid");
+            }
+            ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(e.error_code())
+                .with_error_message(public_message(&e).map(StrBytes::from_static_str))
+        }
     }
 }
 
