@@ -255,6 +255,11 @@ impl PartitionLog {
         }
         let active = self.active_segment();
         active.seal().map_err(|e| self.poison(e))?;
+        // The snapshot below ends replay at the log end: the index entries must be durable.
+        self.aborted_txns
+            .read()
+            .sync(active.base_offset)
+            .map_err(|e| self.poison(e))?;
         self.recovery_point
             .store(self.log_end_offset(), Ordering::Release);
         // Each skipped write saves two fsyncs (file and directory), which is what a shutdown
