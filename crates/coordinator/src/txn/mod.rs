@@ -7,7 +7,8 @@
 //! - [`admin`]: timeouts and expiry (`poll`), `replay` / `load_complete`, DescribeTransactions
 //!   and ListTransactions.
 //! - [`record`]: the `__transaction_state` key/value byte layout (Kafka's).
-//! - [`marker`]: the end-transaction control record the markers become on each partition.
+//! - The markers a [`WriteMarkers`] outcome asks for are encoded by the partition side
+//!   (`fjord_storage::TxnMarker`), which also checks them against the producer's state.
 //! - [`messages`]: settings, requests, answers and [`TxnOutcome`].
 //! - [`error`]: [`TxnError`] and its mapping to Kafka error codes.
 //!
@@ -16,14 +17,12 @@
 pub mod admin;
 pub mod coordinator;
 pub mod error;
-pub mod marker;
 pub mod messages;
 pub mod record;
 pub mod state;
 
 pub use coordinator::{TransactionCoordinator, CONSUMER_OFFSETS_TOPIC};
 pub use error::{TxnApi, TxnError};
-pub use marker::EndTxnMarker;
 pub use messages::{
     AddPartitionsTxn, AddPartitionsTxnResult, EndTxnRequest, InitProducerIdRequest,
     ListTransactionsFilter, ListTransactionsResult, ProducerIdAndEpoch, TransactionDescription,

@@ -12,10 +12,9 @@
 //! header_count: varint (0)
 //! ```
 //!
-//! The batch is 78 bytes. The same key/value bytes are produced by
-//! `fjord_coordinator::txn::EndTxnMarker` (the coordinator may not depend on storage's
-//! internals, and storage may not depend on the coordinator, so the four-field encoding exists
-//! twice; `marker_bytes_match_the_documented_layout` pins this side).
+//! The batch is 78 bytes (`marker_bytes_match_the_documented_layout` pins it). This is the
+//! only encoder of markers: the transaction coordinator says which markers to write and the
+//! broker writes them through `PartitionLog::append_control_marker`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use fjord_protocol::batch::{self, BatchHeader, Compression, HEADER_LEN};
