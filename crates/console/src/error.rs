@@ -8,7 +8,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use fjord_broker::group::GroupRuntimeError;
 use fjord_broker::replica::ReplicaError;
+use fjord_coordinator::GroupError;
 use fjord_metadata::MetadataError;
 use kafka_protocol::ResponseError;
 
@@ -21,6 +23,15 @@ pub enum ConsoleError {
     /// The named topic, partition or record does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the current state (a group with active members).
+    #[error("{0}")]
+    Conflict(String),
+    /// What the request needs is not served by this broker now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The group coordinator refused or failed a group operation.
+    #[error(transparent)]
+    Group(#[from] GroupRuntimeError),
     /// Missing or wrong credentials (`console.auth.*`).
     #[error("authentication required")]
     Unauthorized,
@@ -58,6 +69,9 @@ impl ConsoleError {
         match self {
             ConsoleError::Metadata(e) => e.error_code().code(),
             ConsoleError::Replica(e) => e.error_code(),
+            ConsoleError::Group(e) => e.error_code(),
+            ConsoleError::Conflict(_) => ResponseError::NonEmptyGroup.code(),
+            ConsoleError::Unavailable(_) => ResponseError::NotLeaderOrFollower.code(),
             ConsoleError::NotFound(_) => ResponseError::UnknownTopicOrPartition.code(),
             ConsoleError::Decode { .. } => ResponseError::CorruptMessage.code(),
             ConsoleError::BadRequest(_)
@@ -73,6 +87,17 @@ impl ConsoleError {
         match self {
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
+            ConsoleError::Conflict(_) => StatusCode::CONFLICT,
+            ConsoleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ConsoleError::Group(e) => match e {
+                GroupRuntimeError::Group(GroupError::GroupIdNotFound) => StatusCode::NOT_FOUND,
+                GroupRuntimeError::Group(GroupError::NonEmptyGroup) => StatusCode::CONFLICT,
+                GroupRuntimeError::Group(_) => StatusCode::BAD_REQUEST,
+                GroupRuntimeError::AppendFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+                GroupRuntimeError::NotCoordinator { .. }
+                | GroupRuntimeError::LoadInProgress { .. }
+                | GroupRuntimeError::CoordinatorNotAvailable => StatusCode::SERVICE_UNAVAILABLE,
+            },
             ConsoleError::Unauthorized => StatusCode::UNAUTHORIZED,
             ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
             ConsoleError::Metadata(e) => match e {
@@ -118,6 +143,12 @@ impl ConsoleError {
             ConsoleError::Replica(ReplicaError::Validation(e)) => e.to_string(),
             ConsoleError::Replica(_) if self.status() == StatusCode::INTERNAL_SERVER_ERROR => {
                 "the broker failed to serve this partition; see the broker log".to_string()
+            }
+            ConsoleError::Group(GroupRuntimeError::Group(GroupError::GroupIdNotFound)) => {
+                "no such group".to_string()
+            }
+            ConsoleError::Group(GroupRuntimeError::AppendFailed { .. }) => {
+                "writing to __consumer_offsets failed; see the broker log".to_string()
             }
             ConsoleError::Task(_) | ConsoleError::Bind { .. } => {
                 "internal error; see the broker log".to_string()

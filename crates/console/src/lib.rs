@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod error;
+pub mod group_admin;
 pub mod groups;
 pub mod messages;
 pub mod metrics;
