@@ -376,3 +376,30 @@ async fn send_to_a_missing_topic_fails_after_max_block_ms() {
     assert!(err.to_string().contains("missing"), "{err}");
     producer.close().await;
 }
+
+/// Documents a codec limitation: kafka-protocol 0.18 keeps a record's headers in a map, so a
+/// header key given twice arrives once (first position, last value); other keys keep order.
+/// If the codec ever keeps duplicates, this test fails and the docs on `headers` must change.
+#[tokio::test]
+async fn duplicate_header_keys_collapse_in_the_codec() {
+    let broker = start_broker(|_| {}).await;
+    create_topic(&broker, "dup-headers", 1).await;
+    let producer = Producer::connect(ProducerConfig::new(broker.client_config()))
+        .await
+        .unwrap();
+    let record = ProducerRecord::new("dup-headers", "v")
+        .with_partition(0)
+        .with_header("a", "1")
+        .with_header("b", "2")
+        .with_header("a", "3");
+    producer.send(record).await.unwrap().await.unwrap();
+    producer.close().await;
+    let records = consume_all(&broker, "dup-headers", 1, 1).await;
+    assert_eq!(
+        records[0].headers,
+        vec![
+            ("a".to_string(), Some("3".into())),
+            ("b".to_string(), Some("2".into()))
+        ]
+    );
+}

@@ -43,6 +43,9 @@ pub struct ConsumerRecord {
     pub leader_epoch: i32,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
+    /// Headers in batch order. Limitation: the record codec (kafka-protocol 0.18) decodes
+    /// headers into a map, so when another client wrote one key twice only its last value is
+    /// seen (at the key's first position).
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
