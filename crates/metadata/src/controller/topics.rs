@@ -15,7 +15,9 @@ use crate::record::{
     TopicRecord, CLUSTER_METADATA_TOPIC,
 };
 use crate::topic_config::{resolve_topic_configs, validate_topic_config, ResolvedConfig};
-use crate::topic_name::{has_collision_chars, unify_collision_chars, validate_topic_name};
+use crate::topic_name::{
+    has_collision_chars, is_internal_topic, unify_collision_chars, validate_topic_name,
+};
 
 /// One topic of a CreateTopics request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,7 +105,8 @@ impl Controller {
             .await;
         if committed {
             for created in results.iter().flatten() {
-                if has_collision_chars(&created.name) {
+                // Internal topics (`__consumer_offsets`) are named by Kafka itself: no warning.
+                if has_collision_chars(&created.name) && !is_internal_topic(&created.name) {
                     tracing::warn!(
                         topic = %created.name,
                         "due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide"
