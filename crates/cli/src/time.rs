@@ -180,6 +180,13 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, TimeFormatError> {
     Ok(sign * total_ms)
 }
 
+/// Milliseconds since the Unix epoch now (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

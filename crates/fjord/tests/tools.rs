@@ -647,3 +647,50 @@ fn producer_perf_test_reports_like_kafka() {
         assert_ok(&broker.run("kafka-get-offsets --bootstrap-server localhost:9092 --topic perf"));
     assert_eq!(offsets, "perf:0:2000\n");
 }
+
+#[test]
+fn consumer_perf_test_reports_like_kafka() {
+    let broker = Broker::start();
+    assert_ok(&broker.run(
+        "kafka-topics --create --bootstrap-server localhost:9092 --topic cperf --partitions 2",
+    ));
+    assert_ok(&broker.run(
+        "kafka-producer-perf-test --topic cperf --num-records 1000 --record-size 100 --throughput -1 --producer-props bootstrap.servers=localhost:9092",
+    ));
+    let report = assert_ok(&broker.run(
+        "kafka-consumer-perf-test --bootstrap-server localhost:9092 --topic cperf --messages 1000 --group cperf-group --timeout 20000",
+    ));
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    assert_eq!(
+        lines[0],
+        "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
+    );
+    let fields: Vec<&str> = lines[1].split(", ").collect();
+    assert_eq!(fields.len(), 10, "{report}");
+    // 1000 records of 100 bytes, no keys.
+    assert_eq!((fields[2], fields[4]), ("0.0954", "1000"), "{report}");
+    for (i, field) in fields.iter().enumerate().skip(2) {
+        assert!(
+            field.parse::<f64>().is_ok(),
+            "column {i} not a number: {report}"
+        );
+    }
+    // Kafka's consumer commits in its group: the group shows up with the topic's offsets.
+    let groups =
+        assert_ok(&broker.run("kafka-consumer-groups --bootstrap-server localhost:9092 --list"));
+    assert!(groups.lines().any(|g| g == "cperf-group"), "{groups}");
+
+    // More messages than the topic holds: Kafka's warning after --timeout of silence. As in
+    // Kafka, the join (group.initial.rebalance.delay.ms, 3 s) counts against the timeout.
+    let short = assert_ok(&broker.run(
+        "kafka-consumer-perf-test --bootstrap-server localhost:9092 --topic cperf --messages 5000 --timeout 6000 --hide-header",
+    ));
+    let lines: Vec<&str> = short.lines().collect();
+    assert_eq!(lines.len(), 2, "{short}");
+    assert_eq!(
+        lines[0],
+        "WARNING: Exiting before consuming the expected number of messages: timeout (6000 ms) exceeded. You can use the --timeout option to increase the timeout."
+    );
+    assert_eq!(lines[1].split(", ").nth(4), Some("1000"), "{short}");
+}

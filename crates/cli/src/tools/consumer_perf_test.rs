@@ -185,6 +185,39 @@ pub const SUMMARY_HEADER: &str = "start.time, end.time, data.consumed.in.MB, MB.
      data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, \
      fetch.nMsg.sec";
 
+/// The header line of `--show-detailed-stats` (Kafka numbers its one consumer thread 0).
+pub const DETAILED_HEADER: &str = "time, threadId, data.consumed.in.MB, MB.sec, \
+     data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, \
+     fetch.nMsg.sec";
+
+/// Kafka's line for one `--reporting-interval` window of `window_ms` ending at `now_ms`, in
+/// which `bytes` and `messages` arrived. As in Kafka, the fetch columns take `rebalance_ms`,
+/// the join time spent in this window, out of the window.
+pub fn detailed_line(
+    now_ms: i64,
+    window_ms: i64,
+    bytes: u64,
+    messages: u64,
+    rebalance_ms: i64,
+) -> String {
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    let window_s = window_ms.max(1) as f64 / 1000.0;
+    let fetch_ms = (window_ms - rebalance_ms).max(0);
+    let fetch_s = fetch_ms.max(1) as f64 / 1000.0;
+    format!(
+        "{}, 0, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
+        time::format_datetime_ms(now_ms),
+        mb,
+        mb / window_s,
+        messages,
+        messages as f64 / window_s,
+        rebalance_ms,
+        fetch_ms,
+        mb / fetch_s,
+        messages as f64 / fetch_s,
+    )
+}
+
 /// What one run measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumeTotals {
@@ -264,5 +297,14 @@ mod tests {
             "2024-01-02 03:04:05:006, 2024-01-02 03:04:06:006, 100.0000, 100.0000, 1000, 1000.0000, 200, 800, 125.0000, 1250.0000"
         );
         assert_eq!(SUMMARY_HEADER.split(", ").count(), 10);
+    }
+
+    #[test]
+    fn kafka_detailed_line() {
+        assert_eq!(
+            detailed_line(1_704_164_645_006, 1000, 1024 * 1024, 500, 250),
+            "2024-01-02 03:04:05:006, 0, 1.0000, 1.0000, 500, 500.0000, 250, 750, 1.3333, 666.6667"
+        );
+        assert_eq!(DETAILED_HEADER.split(", ").count(), 10);
     }
 }

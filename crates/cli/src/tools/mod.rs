@@ -7,6 +7,7 @@ pub mod console_consumer;
 pub mod console_producer;
 pub mod console_run;
 pub mod consumer_groups;
+pub mod consumer_perf_run;
 pub mod consumer_perf_test;
 pub mod delete_records;
 pub mod get_offsets;
@@ -113,42 +114,44 @@ pub fn run(
                      4.0. The config will be fully removed in future releases."
                 );
             }
-            return topics::run::run(&command, out);
+            topics::run::run(&command, out)
         }
         Tool::ConsoleProducer => {
             let command = console_producer::ProducerCommand::try_from(set)?;
-            return console_run::produce(&command, err);
+            console_run::produce(&command, err)
         }
         Tool::ConsoleConsumer => {
             let command = console_consumer::ConsumerCommand::try_from(set)?;
-            return console_run::consume(&command, out, err);
+            console_run::consume(&command, out, err)
         }
         Tool::ConsumerGroups => {
             let command = consumer_groups::GroupCommand::try_from(set)?;
             if command.warn_no_execute {
                 let _ = writeln!(err, "{}", consumer_groups::NO_EXECUTE_WARNING);
             }
-            return groups_run::run(&command, out, err);
+            groups_run::run(&command, out, err)
         }
         Tool::Configs => {
             let command = configs::ConfigCommand::try_from(set)?;
-            return configs_run::run(&command, out);
+            configs_run::run(&command, out)
         }
         Tool::ProducerPerfTest => {
             let command = producer_perf_test::PerfCommand::try_from(set)?;
-            return perf_run::run(&command, out);
+            perf_run::run(&command, out)
         }
-        Tool::ConsumerPerfTest => drop(consumer_perf_test::PerfCommand::try_from(set)?),
+        Tool::ConsumerPerfTest => {
+            let command = consumer_perf_test::PerfCommand::try_from(set)?;
+            consumer_perf_run::run(&command, out)
+        }
         Tool::DeleteRecords => {
             let command = delete_records::DeleteRecordsCommand::try_from(set)?;
-            return offsets_run::delete_records(&command, out);
+            offsets_run::delete_records(&command, out)
         }
         Tool::GetOffsets => {
             let command = get_offsets::GetOffsetsCommand::try_from(set)?;
-            return offsets_run::get_offsets(&command, out, err);
+            offsets_run::get_offsets(&command, out, err)
         }
     }
-    Err(ToolError::NoClient { tool })
 }
 
 #[cfg(test)]
