@@ -30,7 +30,7 @@ use std::time::Duration;
 use fjord_config::ServerConfig;
 use fjord_metadata::{MetadataImage, TopicImage};
 use fjord_storage::{LogManager, TimestampOffset, TopicPartition};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -99,6 +99,11 @@ pub struct ReplicaManager {
     logs: Arc<LogManager>,
     metadata: watch::Receiver<Arc<MetadataImage>>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Held while partitions are hosted or dropped. `apply_image` decides from one image which
+    /// hosted partitions are stale and deletes their logs; a partition hosted meanwhile from a
+    /// newer image (a handler opening a topic created a moment ago) would look stale to it and
+    /// lose its data. Both paths take this lock and read the newest image under it.
+    hosting: Mutex<()>,
     fetch_sessions: FetchSessionCache,
     producer_ids: ProducerIdManager,
     shutdown: CancellationToken,
@@ -126,15 +131,14 @@ impl ReplicaManager {
             logs,
             metadata,
             partitions: RwLock::new(HashMap::new()),
+            hosting: Mutex::new(()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             throughput: Throughput::default(),
         });
-        let image = manager.metadata.borrow().clone();
-        manager.apply_image_blocking(Arc::clone(&image)).await;
+        manager.apply_image_blocking().await;
         let sweeper = Arc::clone(&manager);
-        if let Err(e) = tokio::task::spawn_blocking(move || sweeper.delete_stray_logs(&image)).await
-        {
+        if let Err(e) = tokio::task::spawn_blocking(move || sweeper.delete_stray_logs()).await {
             error!(error = %e, "deleting stray partition logs failed");
         }
         manager.tasks.spawn(Arc::clone(&manager).follow_metadata());
@@ -202,6 +206,10 @@ impl ReplicaManager {
     /// UNKNOWN_TOPIC_OR_PARTITION; known but not hosted here: NOT_LEADER_OR_FOLLOWER.
     pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Partition>, ReplicaError> {
         let tp = TopicPartition::new(topic, partition);
+        if let Some(p) = self.partitions.read().get(&tp) {
+            return Ok(Arc::clone(p));
+        }
+        let _hosting = self.hosting.lock();
         if let Some(p) = self.partitions.read().get(&tp) {
             return Ok(Arc::clone(p));
         }
@@ -445,9 +453,12 @@ impl ReplicaManager {
         Ok(hosted)
     }
 
-    /// Brings the hosted partitions in line with `image`. Blocking (opens, creates and
-    /// deletes log directories).
-    fn apply_image(&self, image: &MetadataImage) {
+    /// Brings the hosted partitions in line with the newest image (never an older one than a
+    /// partition was hosted from: see `hosting`). Blocking (opens, creates and deletes log
+    /// directories).
+    fn apply_image(&self) {
+        let _hosting = self.hosting.lock();
+        let image = &*self.metadata_image();
         let node_id = self.config.node_id;
         let mut wanted: HashSet<TopicPartition> = HashSet::new();
         for topic in image.topics() {
@@ -501,7 +512,9 @@ impl ReplicaManager {
     /// deleted (its RemoveTopic record committed) by a broker that died before removing the
     /// files. Left alone, such a log would come back as the data of a re-created topic of the
     /// same name. The metadata log itself is not a partition of the image and is kept.
-    fn delete_stray_logs(&self, image: &MetadataImage) {
+    fn delete_stray_logs(&self) {
+        let _hosting = self.hosting.lock();
+        let image = self.metadata_image();
         let hosted = self.partitions.read();
         for log in self.logs.partitions() {
             let tp = log.topic_partition().clone();
@@ -527,9 +540,9 @@ impl ReplicaManager {
         }
     }
 
-    async fn apply_image_blocking(self: &Arc<Self>, image: Arc<MetadataImage>) {
+    async fn apply_image_blocking(self: &Arc<Self>) {
         let manager = Arc::clone(self);
-        if let Err(e) = tokio::task::spawn_blocking(move || manager.apply_image(&image)).await {
+        if let Err(e) = tokio::task::spawn_blocking(move || manager.apply_image()).await {
             error!(error = %e, "applying the metadata image failed");
         }
     }
@@ -546,8 +559,8 @@ impl ReplicaManager {
                     }
                 }
             }
-            let image = metadata.borrow_and_update().clone();
-            self.apply_image_blocking(image).await;
+            metadata.borrow_and_update();
+            self.apply_image_blocking().await;
         }
     }
 
