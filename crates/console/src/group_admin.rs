@@ -78,9 +78,11 @@ impl FromStr for ResetTo {
         let (to, value) = match s.split_once(':') {
             Some((to, v)) => (
                 to,
-                Some(v.trim().parse().map_err(|_| {
-                    ConsoleError::BadRequest(format!("{v:?} is not a number"))
-                })?),
+                Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| ConsoleError::BadRequest(format!("{v:?} is not a number")))?,
+                ),
             ),
             None => (s, None),
         };
@@ -198,9 +200,8 @@ pub async fn reset_offsets(
     }
     let shard = ctx.groups.shard_for(group_id).await?;
     let (committed, _) = shard
-        .write(
-            |coordinator, now| match coordinator.commit_offsets(group_id, "", None, -1, &entries, now)
-            {
+        .write(|coordinator, now| {
+            match coordinator.commit_offsets(group_id, "", None, -1, &entries, now) {
                 Ok((results, records)) => (
                     Ok(results),
                     Outcome {
@@ -210,13 +211,13 @@ pub async fn reset_offsets(
                     None,
                 ),
                 Err(e) => (Err(e), Outcome::default(), None),
-            },
-        )
+            }
+        })
         .await?;
     let results = committed.map_err(|e| match e {
-        GroupError::UnknownMemberId | GroupError::IllegalGeneration | GroupError::StaleMemberEpoch => {
-            active_members(group_id)
-        }
+        GroupError::UnknownMemberId
+        | GroupError::IllegalGeneration
+        | GroupError::StaleMemberEpoch => active_members(group_id),
         e => ConsoleError::Group(e.into()),
     })?;
     if let Some(e) = results.iter().find_map(|r| r.error.clone()) {

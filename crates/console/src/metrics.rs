@@ -4,7 +4,8 @@
 //! under-replicated partitions), the data-path counters (`fjord_*_in_total` /
 //! `fjord_*_out_total`: client produce in, consumer fetch out), per-topic log size and
 //! message count, and per-partition log start offset, high watermark and log end offset for
-//! the partitions this broker hosts. Everything is read from memory.
+//! the partitions this broker hosts, and `fjord_group_lag{group,topic}` for the groups it
+//! coordinates. Everything is read from memory.
 
 use std::fmt::Write;
 
@@ -159,6 +160,28 @@ pub async fn render(State(state): State<ConsoleState>) -> impl IntoResponse {
                     label(&topic.name)
                 );
             }
+        }
+    }
+    // Lag per group and topic: the sum of the known partition lags (see `groups.rs`).
+    let _ = writeln!(
+        out,
+        "# HELP fjord_group_lag Messages a consumer group has not consumed yet, per topic.\n\
+         # TYPE fjord_group_lag gauge"
+    );
+    for group in crate::groups::list_group_details(ctx).await {
+        let mut per_topic: std::collections::BTreeMap<&str, i64> = Default::default();
+        for p in &group.partitions {
+            if let Some(lag) = p.lag {
+                *per_topic.entry(p.topic.as_str()).or_default() += lag;
+            }
+        }
+        for (topic, lag) in per_topic {
+            let _ = writeln!(
+                out,
+                "fjord_group_lag{{group=\"{}\",topic=\"{}\"}} {lag}",
+                label(&group.summary.group_id),
+                label(topic)
+            );
         }
     }
     (

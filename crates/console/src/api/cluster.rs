@@ -18,17 +18,6 @@ pub struct BrokerList {
     pub brokers: Vec<BrokerInfo>,
 }
 
-#[derive(Serialize)]
-pub struct GroupList {
-    pub groups: Vec<crate::groups::GroupSummary>,
-}
-
-pub async fn groups(State(state): State<ConsoleState>) -> Json<GroupList> {
-    Json(GroupList {
-        groups: crate::groups::list_groups(&state.ctx).await,
-    })
-}
-
 pub async fn brokers(State(state): State<ConsoleState>) -> Json<BrokerList> {
     Json(BrokerList {
         brokers: model::brokers(&state.ctx),

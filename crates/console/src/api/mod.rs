@@ -6,6 +6,7 @@
 //! a message naming the bad parameter instead of axum's plain-text rejection.
 
 pub mod cluster;
+pub mod groups;
 pub mod messages;
 pub mod openapi;
 pub mod topics;
@@ -33,7 +34,15 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/api/v1/brokers", get(cluster::brokers))
         .route("/api/v1/brokers/{id}", get(cluster::broker))
         .route("/api/v1/throughput", get(cluster::throughput))
-        .route("/api/v1/groups", get(cluster::groups))
+        .route("/api/v1/groups", get(groups::list))
+        .route(
+            "/api/v1/groups/{group}",
+            get(groups::detail).delete(groups::delete),
+        )
+        .route(
+            "/api/v1/groups/{group}/reset-offsets",
+            axum::routing::post(groups::reset_offsets),
+        )
         .route("/api/v1/topics", get(topics::list).post(topics::create))
         .route(
             "/api/v1/topics/{topic}",
@@ -72,6 +81,9 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/brokers/{id}"),
     ("get", "/api/v1/throughput"),
     ("get", "/api/v1/groups"),
+    ("get", "/api/v1/groups/{group}"),
+    ("delete", "/api/v1/groups/{group}"),
+    ("post", "/api/v1/groups/{group}/reset-offsets"),
     ("get", "/api/v1/topics"),
     ("post", "/api/v1/topics"),
     ("get", "/api/v1/topics/{topic}"),
