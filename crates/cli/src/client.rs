@@ -1,5 +1,5 @@
 //! The tools' side of `fjord-client`: a client config from `--bootstrap-server` and a
-//! `--command-config` file, a runtime to drive one command, and the translation of client
+//! `--command-config` file (Kafka's client defaults underneath), a runtime to drive one command, and the translation of client
 //! errors into messages that say what was tried and what to change.
 
 use std::future::Future;
@@ -15,11 +15,12 @@ pub fn client_config(
     bootstrap_server: &str,
     props: &Properties,
 ) -> Result<ClientConfig, ToolError> {
+    // Kafka's client defaults, as Kafka's tools use them (default.api.timeout.ms 60 s,
+    // request.timeout.ms 30 s, socket.connection.setup.timeout.ms 10 s). An unreachable
+    // broker still fails at once: the bootstrap connect is tried once per address, and a
+    // refused connection answers immediately; only a silent address waits the 10 s setup
+    // timeout, as Kafka's does.
     let mut config = ClientConfig::new(bootstrap_server);
-    // A tool should fail while the user still waits, not after Kafka's 60 s default.
-    config.default_api_timeout_ms = 15_000;
-    config.request_timeout_ms = 15_000;
-    config.connection_setup_timeout_ms = 5_000;
     for (key, value) in props {
         if key == "bootstrap.servers" {
             continue;

@@ -32,7 +32,9 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, ToolError> {
-    let config = client::client_config(&command.bootstrap_server, &command.command_config)?;
+    let mut config = client::client_config(&command.bootstrap_server, &command.command_config)?;
+    // Kafka's ConsumerGroupCommand passes --timeout (default 5000 ms) to every admin call.
+    config.default_api_timeout_ms = command.timeout_ms;
     client::block_on(async {
         let admin = client::admin(config).await?;
         let result = execute(&admin, command, out, err).await;
