@@ -11,6 +11,7 @@ pub mod consumer_perf_run;
 pub mod consumer_perf_test;
 pub mod delete_records;
 pub mod get_offsets;
+pub mod group_tables;
 pub mod groups_run;
 pub mod offsets_run;
 pub mod perf_run;
