@@ -1,5 +1,5 @@
-//! fjord's classic consumer-group coordinator, as a pure state machine (no tokio, no files, no
-//! clock): requests and `now_ms` in, typed responses and `__consumer_offsets` records out.
+//! fjord's coordinators as pure state machines (no tokio, no files, no clock): requests and
+//! `now_ms` in, typed responses and internal-topic records out.
 //!
 //! - [`group`]: [`GroupState`] and its transitions, [`ClassicGroup`], [`Member`].
 //! - [`coordinator`]: [`GroupCoordinator`] — JoinGroup, SyncGroup, Heartbeat, LeaveGroup, timers.
@@ -7,6 +7,8 @@
 //! - [`consumer_group`]: KIP-848 consumer groups (ConsumerGroupHeartbeat/Describe).
 //! - [`offsets`]: OffsetCommit, OffsetFetch, OffsetDelete and `replay`.
 //! - [`record`]: the `__consumer_offsets` key/value byte layout (Kafka's).
+//! - [`partitioner`]: which internal-topic partition holds a group or transactional id.
+//! - [`txn`]: the transaction coordinator (`__transaction_state`).
 //! - [`error`]: [`GroupError`] and its mapping to Kafka error codes.
 
 pub mod consumer_group;
@@ -16,6 +18,7 @@ pub mod group;
 pub mod lifecycle;
 pub mod messages;
 pub mod offsets;
+pub mod partitioner;
 pub mod record;
 pub mod txn;
 

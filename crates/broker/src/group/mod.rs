@@ -7,7 +7,7 @@
 //!   `offsets.topic.num.partitions` partitions, `offsets.topic.replication.factor` replicas,
 //!   `cleanup.policy=compact` and `segment.bytes=offsets.topic.segment.bytes`. Until it exists
 //!   requests answer COORDINATOR_NOT_AVAILABLE.
-//! - A group lives in partition `abs(hashCode(group_id)) % partition_count` ([`partitioner`]);
+//! - A group lives in partition `abs(hashCode(group_id)) % partition_count` (`fjord_coordinator::partitioner`);
 //!   its coordinator is that partition's leader. A request for a partition led elsewhere
 //!   answers NOT_COORDINATOR.
 //! - The runtime follows the metadata image: a partition this node starts leading gets a shard
@@ -18,7 +18,6 @@
 //!   request is answered COORDINATOR_NOT_AVAILABLE so shutdown never waits for a rebalance.
 
 pub mod error;
-pub mod partitioner;
 pub mod records;
 pub mod shard;
 
@@ -143,7 +142,9 @@ impl GroupRuntime {
         if count == 0 {
             return Err(GroupRuntimeError::CoordinatorNotAvailable);
         }
-        Ok(partitioner::partition_for(group_id, count))
+        Ok(fjord_coordinator::partitioner::partition_for(
+            group_id, count,
+        ))
     }
 
     /// The node leading the `__consumer_offsets` partition of `group_id` (FindCoordinator).

@@ -37,48 +37,6 @@ pub use state::{
 /// The `__transaction_state` topic.
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 
-/// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping.
-/// Kafka places transactional ids (and group ids) with it, so fjord must too: a client that
-/// asks any broker for the coordinator and a Kafka-written log must agree on the partition.
-pub fn java_string_hash_code(value: &str) -> i32 {
-    value.encode_utf16().fold(0i32, |hash, unit| {
-        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
-}
-
-/// The `__transaction_state` partition that owns `transactional_id`:
-/// `abs(hashCode(id)) % num_partitions`, where Kafka's `Utils.abs` maps `i32::MIN` to 0.
-/// `num_partitions` (`transaction.state.log.num.partitions`) below 1 is treated as 1.
-pub fn partition_for(transactional_id: &str, num_partitions: i32) -> i32 {
-    let hash = java_string_hash_code(transactional_id);
-    let abs = if hash == i32::MIN { 0 } else { hash.abs() };
-    abs % num_partitions.max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn java_hash_matches_known_values() {
-        // Values computed by the JVM's String.hashCode.
-        assert_eq!(java_string_hash_code(""), 0);
-        assert_eq!(java_string_hash_code("a"), 97);
-        assert_eq!(java_string_hash_code("hello"), 99_162_322);
-        assert_eq!(java_string_hash_code("polygenelubricants"), i32::MIN);
-        // Outside the BMP: two UTF-16 units (0xD83D, 0xDE00).
-        assert_eq!(java_string_hash_code("\u{1F600}"), 0xD83D * 31 + 0xDE00);
-    }
-
-    #[test]
-    fn partition_for_uses_kafkas_abs() {
-        assert_eq!(partition_for("polygenelubricants", 50), 0, "abs(MIN) is 0");
-        assert_eq!(partition_for("hello", 50), 99_162_322 % 50);
-        // "Aa" and "BB" collide in Java; a negative hash is folded by abs.
-        assert_eq!(partition_for("Aa", 7), partition_for("BB", 7));
-        let negative = "my-transactional-id-negative-hash-zz";
-        let hash = java_string_hash_code(negative);
-        assert_eq!(partition_for(negative, 50), hash.unsigned_abs() as i32 % 50);
-        assert_eq!(partition_for("x", 0), 0);
-    }
-}
+/// The `__transaction_state` partition that owns `transactional_id`
+/// (`transaction.state.log.num.partitions` below 1 is treated as 1).
+pub use crate::partitioner::partition_for;

@@ -1,9 +1,10 @@
-//! Which `__consumer_offsets` partition holds a group: Kafka's
-//! `Utils.abs(groupId.hashCode()) % partitionCount`, where `hashCode` is Java's
+//! Which internal-topic partition holds a group (`__consumer_offsets`) or a transactional id
+//! (`__transaction_state`): Kafka's `Utils.abs(id.hashCode()) % partitionCount`, where `hashCode` is Java's
 //! `String.hashCode` (`h = 31 * h + c` over the UTF-16 code units, wrapping in 32 bits) and
 //! `Utils.abs` maps `Integer.MIN_VALUE` to 0 (unlike `Math.abs`, which leaves it negative).
 //! Matching Kafka exactly means a `__consumer_offsets` directory moved between fjord and Kafka
-//! keeps each group where the other expects it.
+//! keeps each group and transaction where the other expects it, and every broker a client asks
+//! names the same coordinator.
 
 /// Java's `String.hashCode` of `s`.
 pub fn java_string_hash_code(s: &str) -> i32 {
@@ -21,10 +22,10 @@ pub fn kafka_abs(n: i32) -> i32 {
     }
 }
 
-/// The partition of `__consumer_offsets` (with `partition_count` partitions, at least 1) that
-/// holds `group_id`.
-pub fn partition_for(group_id: &str, partition_count: i32) -> i32 {
-    kafka_abs(java_string_hash_code(group_id)) % partition_count.max(1)
+/// The partition (of `partition_count`, at least 1) that holds the group or transactional id
+/// `id`.
+pub fn partition_for(id: &str, partition_count: i32) -> i32 {
+    kafka_abs(java_string_hash_code(id)) % partition_count.max(1)
 }
 
 #[cfg(test)]
@@ -50,5 +51,8 @@ mod tests {
         assert_eq!(partition_for("polygenelubricants", 50), 0);
         assert_eq!(partition_for("hello", 50), 99_162_322 % 50);
         assert_eq!(partition_for("anything", 1), 0);
+        assert_eq!(partition_for("x", 0), 0);
+        // "Aa" and "BB" collide in Java.
+        assert_eq!(partition_for("Aa", 7), partition_for("BB", 7));
     }
 }
