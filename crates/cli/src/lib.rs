@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod options;
+pub mod progress;
 pub mod props;
 pub mod time;
 pub mod tool;

@@ -17,6 +17,7 @@ use super::consumer_perf_test::{
     detailed_line, summary_line, ConsumeTotals, PerfCommand, DETAILED_HEADER, SUMMARY_HEADER,
 };
 use crate::client;
+use crate::progress::Progress;
 use crate::{time, ToolError};
 
 /// Kafka's poll timeout in the perf loop.
@@ -40,6 +41,7 @@ pub fn run(command: &PerfCommand, out: &mut dyn Write) -> Result<i32, ToolError>
         };
         let _ = writeln!(out, "{header}");
     }
+    let progress = Progress::new(command.messages, "records consumed");
     let totals = client::block_on(async {
         let mut consumer = Consumer::connect(config)
             .await
@@ -93,17 +95,19 @@ pub fn run(command: &PerfCommand, out: &mut dyn Write) -> Result<i32, ToolError>
                     );
                     // The join happened in the first window only.
                     join_in_window = 0;
-                    let _ = writeln!(out, "{line}");
+                    progress.suspend(|| writeln!(out, "{line}")).ok();
                     last_report = Instant::now();
                     last_report_ms = now_ms;
                     (last_bytes, last_messages) = (totals.bytes, totals.messages);
                 }
             }
+            progress.set(totals.messages);
         }
         totals.end_ms = time::now_ms();
         let _ = consumer.close().await;
         Ok(totals)
     });
+    progress.finish();
     let totals = totals?;
     if totals.messages < command.messages {
         let _ = writeln!(

@@ -10,6 +10,7 @@ use fjord_client::{Producer, ProducerConfig, ProducerRecord};
 
 use super::producer_perf_test::{Payload, PerfCommand, PerfStats};
 use crate::client;
+use crate::progress::Progress;
 use crate::ToolError;
 
 const REPORT_EVERY: Duration = Duration::from_secs(5);
@@ -57,7 +58,8 @@ pub fn run(command: &PerfCommand, out: &mut dyn Write) -> Result<i32, ToolError>
             .map_err(|e| ToolError::Failed(e.to_string()))?;
     }
     let bodies = payloads(&command.payload)?;
-    client::block_on(async {
+    let progress = Progress::new(command.num_records, "records sent");
+    let result = client::block_on(async {
         let producer = Producer::connect(config)
             .await
             .map_err(|e| client::unreachable_or(e, &servers))?;
@@ -86,11 +88,12 @@ pub fn run(command: &PerfCommand, out: &mut dyn Write) -> Result<i32, ToolError>
                 let latency = u32::try_from(sent_at.elapsed().as_millis()).unwrap_or(u32::MAX);
                 shared.record(n, latency, size, acked.is_ok());
             });
+            progress.set(n + 1);
             if window_started.elapsed() >= REPORT_EVERY {
                 let line = stats.window_line(
                     u64::try_from(window_started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 );
-                let _ = writeln!(out, "{line}");
+                progress.suspend(|| writeln!(out, "{line}")).ok();
                 window_started = Instant::now();
             }
         }
@@ -100,7 +103,9 @@ pub fn run(command: &PerfCommand, out: &mut dyn Write) -> Result<i32, ToolError>
         let _ = writeln!(out, "{}", stats.final_line(elapsed));
         producer.close().await;
         Ok(if stats.failures() == 0 { 0 } else { 1 })
-    })
+    });
+    progress.finish();
+    result
 }
 
 mod shared {
