@@ -379,6 +379,31 @@ fn static_member_leaves_temporarily_and_rejoins_with_its_partitions() {
 }
 
 #[test]
+fn an_empty_regex_beside_topic_names_is_no_regex_and_a_pattern_is_refused() {
+    // librdkafka's first heartbeat carries SubscribedTopicRegex "" with its topic names.
+    let mut c = coordinator();
+    let joined = ok(
+        &mut c,
+        ConsumerGroupHeartbeatRequest {
+            subscribed_topic_regex: Some(String::new()),
+            ..join_req("a", &["orders"])
+        },
+        0,
+    );
+    assert_eq!(joined.member_epoch, 1);
+    let (refused, records) = send(
+        &mut c,
+        ConsumerGroupHeartbeatRequest {
+            subscribed_topic_regex: Some("ord.*".into()),
+            ..join_req("b", &["orders"])
+        },
+        0,
+    );
+    assert_eq!(code(refused), 42);
+    assert!(records.is_empty());
+}
+
+#[test]
 fn heartbeat_refusals() {
     let mut c = GroupCoordinator::new(GroupConfig::default()).with_consumer_group_config(
         ConsumerGroupConfig {

@@ -115,7 +115,10 @@ fn decode(request: ConsumerGroupHeartbeatRequest, req: &RequestContext) -> Heart
         subscribed_topic_names: request
             .subscribed_topic_names
             .map(|names| names.into_iter().map(|n| n.to_string()).collect()),
-        subscribed_topic_regex: request.subscribed_topic_regex.map(|s| s.to_string()),
+        subscribed_topic_regex: request
+            .subscribed_topic_regex
+            .map(|s| s.to_string())
+            .filter(|regex| !regex.is_empty()),
         server_assignor: request.server_assignor.map(|s| s.to_string()),
         topic_partitions: request.topic_partitions.map(|topics| {
             topics

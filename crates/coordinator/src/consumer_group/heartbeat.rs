@@ -77,7 +77,13 @@ impl GroupCoordinator {
         if req.rack_id.as_deref() == Some("") {
             return invalid("RackId can't be empty");
         }
-        if req.subscribed_topic_regex.is_some() {
+        // librdkafka sends an empty regex next to its topic names; only a real pattern is
+        // refused (regex subscriptions are not served yet).
+        if req
+            .subscribed_topic_regex
+            .as_deref()
+            .is_some_and(|regex| !regex.is_empty())
+        {
             return invalid("SubscribedTopicRegex is not supported");
         }
         match req.member_epoch {
