@@ -11,7 +11,7 @@ mod env;
 mod error;
 mod keys;
 mod load;
-mod properties;
+pub mod properties;
 mod types;
 
 use std::collections::BTreeMap;
