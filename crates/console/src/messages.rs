@@ -8,6 +8,7 @@
 //! codec's encoder and appends it with `Partition::append_as_leader`, the Produce handler's
 //! entry point, so the topic's validation (max.message.bytes, timestamps) applies.
 
+use fjord_client::partitioner::partition_for_key;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -424,44 +425,6 @@ pub struct Produced {
 /// Round robin for keyless messages.
 static NEXT_PARTITION: AtomicUsize = AtomicUsize::new(0);
 
-/// Kafka's murmur2 (the default partitioner's hash of the key bytes).
-fn murmur2(data: &[u8]) -> i32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let length = data.len();
-    let mut h: u32 = SEED ^ (length as u32);
-    let chunks = data.chunks_exact(4);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    if tail.len() >= 3 {
-        h ^= u32::from(tail[2]) << 16;
-    }
-    if tail.len() >= 2 {
-        h ^= u32::from(tail[1]) << 8;
-    }
-    if !tail.is_empty() {
-        h ^= u32::from(tail[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-/// Kafka's default partition for a key: `toPositive(murmur2(key)) % partitions`.
-pub fn partition_for_key(key: &[u8], partitions: usize) -> i32 {
-    ((murmur2(key) & 0x7fff_ffff) as usize % partitions.max(1)) as i32
-}
-
 /// Appends one message with `acks=all` semantics and returns where it landed.
 pub async fn produce(ctx: &BrokerContext, topic: &str, message: NewMessage) -> Result<Produced> {
     let image = ctx.controller.image();
@@ -478,6 +441,7 @@ pub async fn produce(ctx: &BrokerContext, topic: &str, message: NewMessage) -> R
                 "topic {topic:?} has no partition {p} (it has {count})"
             )))
         }
+        // The partition Java's and fjord-client's default partitioner pick for this key.
         (None, Some(key)) => partition_for_key(key.as_bytes(), count),
         (None, None) => (NEXT_PARTITION.fetch_add(1, Ordering::Relaxed) % count.max(1)) as i32,
     };
@@ -535,20 +499,6 @@ pub async fn produce(ctx: &BrokerContext, topic: &str, message: NewMessage) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn murmur2_matches_kafkas_reference_values() {
-        // Values from Kafka's UtilsTest.testMurmur2.
-        assert_eq!(murmur2(b"21"), -973932308);
-        assert_eq!(murmur2(b"foobar"), -790332482);
-        assert_eq!(murmur2(b"a-little-bit-long-string"), -985981536);
-        assert_eq!(murmur2(b"a-little-bit-longer-string"), -1486304829);
-        assert_eq!(
-            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
-            -58897971
-        );
-        assert_eq!(murmur2(b"abc"), 479470107);
-    }
 
     #[test]
     fn values_render_as_json_text_or_hex() {
