@@ -3,10 +3,11 @@
 //! per partition per request, read by the console's `/metrics` and its live charts, which turn
 //! two readings into rates.
 //!
-//! Messages out are counted from the fetched batches' headers: bytes 8..12 hold the batch
-//! length after its first 12 bytes, bytes 57..61 the record count (v2 batch layout).
+//! Messages out are counted from the fetched batches' headers (`fjord_protocol::batch`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use fjord_protocol::batch::{BatchFrames, BatchHeader};
 
 /// The counters; one per broker, in the [`super::ReplicaManager`].
 #[derive(Debug, Default)]
@@ -57,19 +58,11 @@ impl Throughput {
 /// Sums the record counts of the whole batches in `records`; a partial batch at the end (a
 /// fetch may cut the last one) counts nothing.
 fn count_records(records: &[u8]) -> u64 {
-    let mut total = 0u64;
-    let mut pos = 0usize;
-    while let Some(header) = records.get(pos..pos + 61) {
-        let batch_length = i32::from_be_bytes([header[8], header[9], header[10], header[11]]);
-        let record_count = i32::from_be_bytes([header[57], header[58], header[59], header[60]]);
-        let end = pos + 12 + batch_length.max(0) as usize;
-        if batch_length < 49 || end > records.len() {
-            break;
-        }
-        total += record_count.max(0) as u64;
-        pos = end;
-    }
-    total
+    BatchFrames::new(records)
+        .map_while(Result::ok)
+        .filter_map(|frame| BatchHeader::parse(&records[frame]).ok())
+        .map(|header| header.record_count.max(0) as u64)
+        .sum()
 }
 
 #[cfg(test)]
