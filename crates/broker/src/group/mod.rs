@@ -289,8 +289,9 @@ impl GroupRuntime {
                 if self.is_current(shard) {
                     continue;
                 }
-                // The replica manager replaced the partition's log (it dropped and re-hosted
-                // it while applying images out of order): the shard writes to a closed log.
+                // The replica manager hosts a different partition object now (the topic was
+                // deleted and re-created, or the log re-opened): the shard would write to a
+                // closed log, so it is rebuilt from the hosted one.
                 warn!(
                     partition = index,
                     "the coordinator partition's log was replaced; reloading its shard"
