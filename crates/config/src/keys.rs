@@ -802,6 +802,48 @@ pub static KEYS: &[Key] = &[
         get: |c| Some(c.transactional_id_expiration_ms.to_string()),
     },
     Key {
+        name: "transaction.state.log.segment.bytes",
+        ty: "int",
+        doc: "Segment size of `__transaction_state`.",
+        set: |c, v| {
+            c.transaction_state_log_segment_bytes = int::<i32>(v, 1)? as u64;
+            Ok(())
+        },
+        get: |c| Some(c.transaction_state_log_segment_bytes.to_string()),
+    },
+    Key {
+        name: "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        ty: "int",
+        doc: "How often transactions past their timeout are looked for and aborted.",
+        set: |c, v| {
+            c.transaction_abort_timed_out_transaction_cleanup_interval_ms =
+                i64::from(int::<i32>(v, 1)?);
+            Ok(())
+        },
+        get: |c| {
+            Some(
+                c.transaction_abort_timed_out_transaction_cleanup_interval_ms
+                    .to_string(),
+            )
+        },
+    },
+    Key {
+        name: "transaction.remove.expired.transaction.cleanup.interval.ms",
+        ty: "int",
+        doc: "How often transactional ids idle past `transactional.id.expiration.ms` are removed.",
+        set: |c, v| {
+            c.transaction_remove_expired_transaction_cleanup_interval_ms =
+                i64::from(int::<i32>(v, 1)?);
+            Ok(())
+        },
+        get: |c| {
+            Some(
+                c.transaction_remove_expired_transaction_cleanup_interval_ms
+                    .to_string(),
+            )
+        },
+    },
+    Key {
         name: "producer.id.expiration.ms",
         ty: "int",
         doc: "Idempotent-producer state with no activity for this long is dropped.",

@@ -153,6 +153,12 @@ pub struct ServerConfig {
     pub transaction_max_timeout_ms: i32,
     /// `transactional.id.expiration.ms`, default 604800000 (7 days).
     pub transactional_id_expiration_ms: i32,
+    /// `transaction.state.log.segment.bytes`, default 100 MiB.
+    pub transaction_state_log_segment_bytes: u64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`, default 10000.
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: i64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`, default 3600000.
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: i64,
     /// `producer.id.expiration.ms`, default 86400000 (1 day).
     pub producer_id_expiration_ms: i32,
     /// `console.enabled` (fjord), default true.
@@ -245,6 +251,9 @@ impl Default for ServerConfig {
             transaction_state_log_min_isr: 1,
             transaction_max_timeout_ms: 900_000,
             transactional_id_expiration_ms: 604_800_000,
+            transaction_state_log_segment_bytes: 104_857_600,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
             producer_id_expiration_ms: 86_400_000,
             console_enabled: true,
             console_listener: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
