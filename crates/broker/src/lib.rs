@@ -8,6 +8,7 @@
 //! closes the connections.
 
 mod connection;
+pub mod coordinator_host;
 pub mod dispatcher;
 mod error;
 pub mod group;

@@ -2,6 +2,9 @@
 //! machine in `fjord-coordinator`, one [`Shard`] per `__consumer_offsets` partition this node
 //! leads.
 //!
+//! - Creating `__consumer_offsets`, following the metadata image and starting or closing a
+//!   shard per led partition is [`crate::coordinator_host`]'s work; this module gives it the
+//!   topic's settings and the shard factory.
 //! - `__consumer_offsets` is created through the controller, like any CreateTopics, the first
 //!   time a group needs it (FindCoordinator or a group request), with
 //!   `offsets.topic.num.partitions` partitions, `offsets.topic.replication.factor` replicas,
@@ -21,22 +24,18 @@ pub mod error;
 pub mod records;
 pub mod shard;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fjord_config::ServerConfig;
 use fjord_coordinator::{ConsumerGroupConfig, GroupConfig};
 use fjord_metadata::topic_name::GROUP_METADATA_TOPIC;
-use fjord_metadata::{Controller, MetadataError, MetadataImage, NewTopic};
-use parking_lot::RwLock;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use fjord_metadata::Controller;
 
 pub use error::GroupRuntimeError;
 pub use shard::{OffsetExpiry, Parked, ParkedAnswer, ParkedKind, Shard};
 
-use crate::replica::ReplicaManager;
+use crate::coordinator_host::{CoordinatorHost, HostError, HostedShard, InternalTopic};
+use crate::replica::{Partition, ReplicaManager};
 
 /// Settings of the runtime, from the server configuration.
 #[derive(Debug, Clone)]
@@ -91,13 +90,39 @@ impl From<&ServerConfig> for GroupRuntimeConfig {
 /// The shards of this node and the way to them. Shared as `Arc` through the `BrokerContext`.
 pub struct GroupRuntime {
     config: GroupRuntimeConfig,
-    controller: Arc<Controller>,
-    replicas: Arc<ReplicaManager>,
-    shards: RwLock<HashMap<i32, Arc<Shard>>>,
-    /// Serialises creating `__consumer_offsets`, so concurrent first requests create it once.
-    creating: tokio::sync::Mutex<()>,
-    shutdown: CancellationToken,
-    tasks: TaskTracker,
+    host: Arc<CoordinatorHost<Shard>>,
+}
+
+impl HostedShard for Shard {
+    fn partition_index(&self) -> i32 {
+        Shard::partition_index(self)
+    }
+
+    fn partition(&self) -> &Arc<Partition> {
+        Shard::partition(self)
+    }
+
+    fn run(self: Arc<Self>) -> impl std::future::Future<Output = ()> + Send + 'static {
+        Shard::run(self)
+    }
+
+    fn close(&self, reason: HostError) {
+        Shard::close(self, reason.into());
+    }
+}
+
+impl From<HostError> for GroupRuntimeError {
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::NotCoordinator { partition } => {
+                GroupRuntimeError::NotCoordinator { partition }
+            }
+            HostError::LoadInProgress { partition } => {
+                GroupRuntimeError::LoadInProgress { partition }
+            }
+            HostError::CoordinatorNotAvailable => GroupRuntimeError::CoordinatorNotAvailable,
+        }
+    }
 }
 
 impl GroupRuntime {
@@ -107,86 +132,57 @@ impl GroupRuntime {
         controller: Arc<Controller>,
         replicas: Arc<ReplicaManager>,
     ) -> Arc<GroupRuntime> {
-        let runtime = Arc::new(GroupRuntime {
-            config,
+        let topic = InternalTopic {
+            name: GROUP_METADATA_TOPIC,
+            num_partitions: config.offsets_topic_num_partitions,
+            replication_factor: config.offsets_topic_replication_factor,
+            configs: vec![
+                ("cleanup.policy".into(), Some("compact".into())),
+                (
+                    "segment.bytes".into(),
+                    Some(config.offsets_topic_segment_bytes.to_string()),
+                ),
+                ("compression.type".into(), Some("producer".into())),
+            ],
+        };
+        let shard_config = config.clone();
+        let host = CoordinatorHost::start(
+            topic,
+            config.node_id,
             controller,
             replicas,
-            shards: RwLock::new(HashMap::new()),
-            creating: tokio::sync::Mutex::new(()),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        });
-        runtime.sync_shards(&runtime.controller.image());
-        runtime.tasks.spawn(Arc::clone(&runtime).follow_metadata());
-        runtime
+            move |index, partition| {
+                Arc::new(Shard::new(
+                    index,
+                    partition,
+                    shard_config.group.clone(),
+                    shard_config.consumer.clone(),
+                    shard_config.offset_expiry,
+                ))
+            },
+        );
+        Arc::new(GroupRuntime { config, host })
     }
 
     /// Answers every parked request, stops the timers and waits for the runtime's tasks.
     pub async fn shutdown(&self) {
-        self.shutdown.cancel();
-        let shards: Vec<Arc<Shard>> = self.shards.write().drain().map(|(_, s)| s).collect();
-        for shard in shards {
-            shard.close(GroupRuntimeError::CoordinatorNotAvailable);
-        }
-        self.tasks.close();
-        self.tasks.wait().await;
+        self.host.shutdown().await;
     }
 
     /// The `__consumer_offsets` partition of `group_id` under the current image, creating the
     /// topic first if needed.
     pub async fn partition_for(&self, group_id: &str) -> Result<i32, GroupRuntimeError> {
-        let image = self.offsets_topic_image().await?;
-        let count = image
-            .topic(GROUP_METADATA_TOPIC)
-            .map_or(0, |t| t.partitions.len() as i32);
-        if count == 0 {
-            return Err(GroupRuntimeError::CoordinatorNotAvailable);
-        }
-        Ok(fjord_coordinator::partitioner::partition_for(
-            group_id, count,
-        ))
+        Ok(self.host.partition_for(group_id).await?)
     }
 
     /// The node leading the `__consumer_offsets` partition of `group_id` (FindCoordinator).
     pub async fn coordinator_node(&self, group_id: &str) -> Result<i32, GroupRuntimeError> {
-        let partition = self.partition_for(group_id).await?;
-        let image = self.controller.image();
-        let leader = image
-            .topic(GROUP_METADATA_TOPIC)
-            .and_then(|t| t.partitions.get(&partition))
-            .map_or(fjord_metadata::NO_LEADER, |p| p.leader);
-        if leader == fjord_metadata::NO_LEADER {
-            return Err(GroupRuntimeError::CoordinatorNotAvailable);
-        }
-        if leader == self.config.node_id {
-            // Start loading now so the group requests that follow find the shard ready.
-            self.sync_shards(&image);
-        }
-        Ok(leader)
+        Ok(self.host.coordinator_node(group_id).await?)
     }
 
     /// The shard serving `group_id` on this node.
     pub async fn shard_for(&self, group_id: &str) -> Result<Arc<Shard>, GroupRuntimeError> {
-        if self.shutdown.is_cancelled() {
-            return Err(GroupRuntimeError::CoordinatorNotAvailable);
-        }
-        let partition = self.partition_for(group_id).await?;
-        let current = self.shards.read().get(&partition).cloned();
-        if let Some(shard) = current {
-            if self.is_current(&shard) {
-                return Ok(shard);
-            }
-        }
-        let image = self.controller.image();
-        let leads = image
-            .topic(GROUP_METADATA_TOPIC)
-            .and_then(|t| t.partitions.get(&partition))
-            .is_some_and(|p| p.leader == self.config.node_id);
-        if !leads {
-            return Err(GroupRuntimeError::NotCoordinator { partition });
-        }
-        self.sync_shards(&image);
-        Err(GroupRuntimeError::LoadInProgress { partition })
+        Ok(self.host.shard_for(group_id).await?)
     }
 
     /// Whether the KIP-848 consumer protocol is served (`group.coordinator.rebalance.protocols`).
@@ -196,155 +192,6 @@ impl GroupRuntime {
 
     /// Every loaded shard (ListGroups asks all of them).
     pub fn shards(&self) -> Vec<Arc<Shard>> {
-        let mut shards: Vec<Arc<Shard>> = self.shards.read().values().cloned().collect();
-        shards.sort_by_key(|s| s.partition_index());
-        shards
-    }
-
-    /// The current image once it has `__consumer_offsets`, creating the topic if it has not.
-    async fn offsets_topic_image(&self) -> Result<Arc<MetadataImage>, GroupRuntimeError> {
-        let image = self.controller.image();
-        if image.topic(GROUP_METADATA_TOPIC).is_some() {
-            return Ok(image);
-        }
-        let _creating = self.creating.lock().await;
-        let image = self.controller.image();
-        if image.topic(GROUP_METADATA_TOPIC).is_some() {
-            return Ok(image);
-        }
-        let topic = NewTopic {
-            name: GROUP_METADATA_TOPIC.to_string(),
-            num_partitions: self.config.offsets_topic_num_partitions,
-            replication_factor: self.config.offsets_topic_replication_factor,
-            assignments: Vec::new(),
-            configs: vec![
-                ("cleanup.policy".into(), Some("compact".into())),
-                (
-                    "segment.bytes".into(),
-                    Some(self.config.offsets_topic_segment_bytes.to_string()),
-                ),
-                ("compression.type".into(), Some("producer".into())),
-            ],
-        };
-        let created = self.controller.create_topics(vec![topic], false).await;
-        match created.into_iter().next() {
-            Some(Ok(created)) => {
-                info!(
-                    partitions = created.num_partitions,
-                    "created {GROUP_METADATA_TOPIC}"
-                );
-            }
-            Some(Err(MetadataError::TopicAlreadyExists(_))) => {}
-            Some(Err(e)) => {
-                // Typically too few brokers for offsets.topic.replication.factor: clients
-                // keep retrying, as they do against Kafka.
-                warn!(error = %e, "cannot create {GROUP_METADATA_TOPIC}");
-                return Err(GroupRuntimeError::CoordinatorNotAvailable);
-            }
-            None => return Err(GroupRuntimeError::CoordinatorNotAvailable),
-        }
-        let image = self.controller.image();
-        self.sync_shards(&image);
-        if image.topic(GROUP_METADATA_TOPIC).is_some() {
-            Ok(image)
-        } else {
-            Err(GroupRuntimeError::CoordinatorNotAvailable)
-        }
-    }
-
-    /// Creates a loading shard for every `__consumer_offsets` partition this node leads and
-    /// has none for, and closes the shards of partitions it no longer leads.
-    fn sync_shards(&self, image: &MetadataImage) {
-        if self.shutdown.is_cancelled() {
-            return;
-        }
-        let node_id = self.config.node_id;
-        let led: Vec<i32> = image
-            .topic(GROUP_METADATA_TOPIC)
-            .map(|t| {
-                t.partitions
-                    .iter()
-                    .filter(|(_, p)| p.leader == node_id)
-                    .map(|(&index, _)| index)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut shards = self.shards.write();
-        let gone: Vec<i32> = shards
-            .keys()
-            .copied()
-            .filter(|p| !led.contains(p))
-            .collect();
-        for index in gone {
-            if let Some(shard) = shards.remove(&index) {
-                info!(
-                    partition = index,
-                    "no longer the group coordinator of this partition"
-                );
-                shard.close(GroupRuntimeError::NotCoordinator { partition: index });
-            }
-        }
-        for index in led {
-            if let Some(shard) = shards.get(&index) {
-                if self.is_current(shard) {
-                    continue;
-                }
-                // The replica manager hosts a different partition object now (the topic was
-                // deleted and re-created, or the log re-opened): the shard would write to a
-                // closed log, so it is rebuilt from the hosted one.
-                warn!(
-                    partition = index,
-                    "the coordinator partition's log was replaced; reloading its shard"
-                );
-                if let Some(stale) = shards.remove(&index) {
-                    stale.close(GroupRuntimeError::NotCoordinator { partition: index });
-                }
-            }
-            let partition = match self.replicas.leader_partition(GROUP_METADATA_TOPIC, index) {
-                Ok(partition) => partition,
-                Err(e) => {
-                    // The replica manager has not opened the log yet; the next image or
-                    // request tries again.
-                    warn!(partition = index, error = %e, "cannot host the coordinator partition yet");
-                    continue;
-                }
-            };
-            let shard = Arc::new(Shard::new(
-                index,
-                partition,
-                self.config.group.clone(),
-                self.config.consumer.clone(),
-                self.config.offset_expiry,
-            ));
-            shards.insert(index, Arc::clone(&shard));
-            self.tasks.spawn(shard.run());
-        }
-    }
-
-    /// Whether `shard` still writes to the partition the replica manager hosts.
-    fn is_current(&self, shard: &Shard) -> bool {
-        self.replicas
-            .leader_partition(GROUP_METADATA_TOPIC, shard.partition_index())
-            .is_ok_and(|p| Arc::ptr_eq(&p, shard.partition()))
-    }
-
-    async fn follow_metadata(self: Arc<Self>) {
-        let mut metadata = self.controller.subscribe();
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                changed = metadata.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-            }
-            let image = metadata.borrow_and_update().clone();
-            // Opening a log may touch the disk: off the async workers.
-            let runtime = Arc::clone(&self);
-            if let Err(e) = tokio::task::spawn_blocking(move || runtime.sync_shards(&image)).await {
-                warn!(error = %e, "following the metadata image failed");
-            }
-        }
+        self.host.shards()
     }
 }
