@@ -59,10 +59,15 @@ def _go_command() -> list[str]:
 DRIVERS = {"java": _java_command, "kafkajs": _node_command, "franz-go": _go_command, "sarama": _go_command}
 
 
-@cache
 def broker_supports_groups(bootstrap: str) -> bool:
+    """Tells whether the broker advertises every API a group consumer needs."""
+    return GROUP_API_KEYS <= broker_api_keys(bootstrap)
+
+
+@cache
+def broker_api_keys(bootstrap: str) -> frozenset[int]:
     """Asks the broker for its API versions (ApiVersions v0, the version every broker answers)
-    and tells whether it advertises every API a group consumer needs."""
+    and returns the API keys it advertises (none if it answers with an error)."""
     host, port = bootstrap.rsplit(":", 1)
     client_id = b"compat-harness"
     # Request header v1: api_key, api_version, correlation_id, client_id (int16 length + bytes).
@@ -74,9 +79,8 @@ def broker_supports_groups(bootstrap: str) -> bool:
     # Response: correlation_id int32, error_code int16, [api_key int16, min int16, max int16].
     error_code, count = struct.unpack_from(">hi", payload, 4)
     if error_code != 0:
-        return False
-    keys = {struct.unpack_from(">h", payload, 10 + 6 * i)[0] for i in range(count)}
-    return GROUP_API_KEYS <= keys
+        return frozenset()
+    return frozenset(struct.unpack_from(">h", payload, 10 + 6 * i)[0] for i in range(count))
 
 
 def _recv_exactly(s: socket.socket, n: int) -> bytes:

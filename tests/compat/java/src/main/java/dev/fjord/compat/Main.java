@@ -46,6 +46,10 @@ public final class Main {
       // Not a scenario: a long-running group member the harness drives (SCENARIOS.md).
       return GroupMember.run();
     }
+    if (args[1].startsWith("txn-")) {
+      // A transaction role: prints events for the harness, which checks them (Transactions).
+      return Transactions.run(args[1]);
+    }
     Map<String, Scenario> scenarios =
         Map.of(
             "seed", Scenarios::seed,
