@@ -98,10 +98,12 @@ def check_exactly_once(output_values: list[str]) -> None:
     )
 
 
-def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeout_s: float = 20.0) -> list[str]:
+def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeout_s: float = 20.0, decode=None) -> list:
     """Every record of the topic, partition by partition up to its end offset for this isolation
     level (the last stable offset for read_committed), read by confluent-kafka: the harness's own
-    view, independent of the client under test."""
+    view, independent of the client under test. Each record as decode(message), by default its
+    value as text."""
+    decode = decode or (lambda msg: msg.value().decode())
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -111,7 +113,7 @@ def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeou
             "enable.partition.eof": True,
         }
     )
-    out: list[str] = []
+    out: list = []
     try:
         for p in range(partitions):
             _, end = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
@@ -128,7 +130,7 @@ def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, timeou
                             break
                         continue
                     raise KafkaException(msg.error())
-                out.append(msg.value().decode())
+                out.append(decode(msg))
     finally:
         consumer.close()
     return out
