@@ -26,6 +26,9 @@ CLIENTS = {
     "aiokafka": aiokafka_client,
 }
 
+# The group protocols each client speaks (GROUP_PROTOCOL); the others have only `classic`.
+PROTOCOLS = {"confluent-kafka": ("classic", "consumer")}
+
 
 class GroupRole:
     """What a client's group_member() is told, and how it reports."""
@@ -38,6 +41,8 @@ class GroupRole:
         self.assignor = env.get("ASSIGNOR") or "range"
         self.session_timeout_ms = int(env.get("SESSION_TIMEOUT_MS", "6000"))
         self.heartbeat_interval_ms = int(env.get("HEARTBEAT_INTERVAL_MS", "1000"))
+        # `classic` (JoinGroup/SyncGroup) or `consumer` (KIP-848, confluent-kafka only).
+        self.group_protocol = env.get("GROUP_PROTOCOL") or "classic"
         self.max_s = float(env.get("MEMBER_MAX_S", "120"))
         self.started = time.monotonic()
         self._stop = threading.Event()
@@ -67,6 +72,9 @@ def main(argv: list[str]) -> int:
         # The library's own log on stderr, as DRIVER_DEBUG does for the other drivers.
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     role = GroupRole(dict(os.environ))
+    if role.group_protocol not in PROTOCOLS.get(argv[0], ("classic",)):
+        print(f"{argv[0]} has no group.protocol={role.group_protocol}", file=sys.stderr)
+        return 3
     signal.signal(signal.SIGTERM, role.request_stop)
 
     def watch_stdin():

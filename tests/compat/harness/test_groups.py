@@ -55,7 +55,7 @@ def group_env(ctx, request):
     made: list[gm.Member] = []
     test_name = request.node.callspec.id if hasattr(request.node, "callspec") else request.node.name
 
-    def member(client: str, name: str, group: str, assignor: str | None = None) -> gm.Member:
+    def member(client: str, name: str, group: str, assignor: str | None = None, protocol: str = "classic") -> gm.Member:
         assignor = assignor or EAGER.get(client, "range")
         env = dict(
             os.environ,
@@ -67,6 +67,7 @@ def group_env(ctx, request):
             SESSION_TIMEOUT_MS=str(gm.SESSION_TIMEOUT_MS),
             HEARTBEAT_INTERVAL_MS=str(gm.HEARTBEAT_INTERVAL_MS),
             MEMBER_MAX_S=str(gm.MEMBER_MAX_S),
+            GROUP_PROTOCOL=protocol,
         )
         m = gm.Member(name=f"{client}.{name}", command=member_command(client), env=env)
         made.append(m)

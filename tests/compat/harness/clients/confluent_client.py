@@ -245,17 +245,25 @@ def long_poll(ctx):
 def group_member(role):
     """The group-member role (../group_member.py): subscribe, report assignments, and commit each
     record synchronously once it is reported, so that a clean leave never redelivers."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": role.bootstrap,
-            "group.id": role.group,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": role.session_timeout_ms,
-            "heartbeat.interval.ms": role.heartbeat_interval_ms,
-            "partition.assignment.strategy": role.assignor,
-        }
-    )
+    config = {
+        "bootstrap.servers": role.bootstrap,
+        "group.id": role.group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    }
+    if role.group_protocol == "consumer":
+        # KIP-848: the broker owns session, heartbeat interval and assignment; librdkafka refuses
+        # the classic settings for them.
+        config["group.protocol"] = "consumer"
+    else:
+        config.update(
+            {
+                "session.timeout.ms": role.session_timeout_ms,
+                "heartbeat.interval.ms": role.heartbeat_interval_ms,
+                "partition.assignment.strategy": role.assignor,
+            }
+        )
+    consumer = Consumer(config)
 
     # With cooperative-sticky these lists are the increments, and librdkafka applies them itself
     # when the callback does not call (incremental_)assign.

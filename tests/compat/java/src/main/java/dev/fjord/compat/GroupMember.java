@@ -57,10 +57,17 @@ final class GroupMember {
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, env.getOrDefault("SESSION_TIMEOUT_MS", "6000"));
-    props.put(
-        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, env.getOrDefault("HEARTBEAT_INTERVAL_MS", "1000"));
-    props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, ASSIGNORS.get(assignor));
+    // GROUP_PROTOCOL=consumer: KIP-848. The broker then owns the session, the heartbeat interval
+    // and the assignment, and kafka-clients refuses the classic settings for them.
+    boolean consumerProtocol = env.getOrDefault("GROUP_PROTOCOL", "classic").equals("consumer");
+    if (consumerProtocol) {
+      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+    } else {
+      props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, env.getOrDefault("SESSION_TIMEOUT_MS", "6000"));
+      props.put(
+          ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, env.getOrDefault("HEARTBEAT_INTERVAL_MS", "1000"));
+      props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, ASSIGNORS.get(assignor));
+    }
     String topic = require(env, "TOPIC");
     long maxNanos =
         TimeUnit.SECONDS.toNanos(Long.parseLong(env.getOrDefault("MEMBER_MAX_S", "120")));
@@ -107,10 +114,11 @@ final class GroupMember {
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-              int generation = consumer.groupMetadata().generationId();
-              emit(
-                  "assigned",
-                  "\"partitions\":" + partitionList(partitions) + ",\"generation\":" + generation);
+              // A KIP-848 member reports its own member epoch there, not a group-wide
+              // generation, so the per-generation check would not apply: left out.
+              String generation =
+                  consumerProtocol ? "" : ",\"generation\":" + consumer.groupMetadata().generationId();
+              emit("assigned", "\"partitions\":" + partitionList(partitions) + generation);
             }
 
             @Override
