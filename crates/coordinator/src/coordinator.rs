@@ -39,6 +39,8 @@ pub struct GroupCoordinator {
     pub(crate) consumer_groups: HashMap<String, ConsumerGroup>,
     /// `group.consumer.*` settings.
     pub(crate) consumer_config: ConsumerGroupConfig,
+    /// producer id -> its transaction's pending TxnOffsetCommit offsets (`txn_offsets.rs`).
+    pub(crate) pending_txn_offsets: HashMap<i64, crate::txn_offsets::PendingByGroup>,
 }
 
 impl GroupCoordinator {

@@ -79,6 +79,10 @@ pub enum GroupError {
         /// What was wrong, for the log (never sent to clients).
         reason: &'static str,
     },
+    /// OffsetFetch with `require_stable`: a transaction holds a pending offset of the
+    /// partition; the consumer retries once the transaction ended.
+    #[error("unstable offset commit")]
+    UnstableOffsetCommit,
     /// A `__consumer_offsets` record that cannot be decoded.
     #[error("corrupt coordinator record: {reason}")]
     CorruptRecord {
@@ -120,6 +124,7 @@ impl GroupError {
             GroupError::UnsupportedAssignor { .. } => ResponseError::UnsupportedAssignor.code(),
             GroupError::StaleMemberEpoch => ResponseError::StaleMemberEpoch.code(),
             GroupError::InvalidRequest { .. } => ResponseError::InvalidRequest.code(),
+            GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit.code(),
             // Records come from our own log: a bad one is an internal fault, never a client's.
             GroupError::CorruptRecord { .. } | GroupError::UnsupportedRecordVersion { .. } => {
                 ResponseError::UnknownServerError.code()
@@ -156,6 +161,7 @@ mod tests {
         assert_eq!(assignor.error_code(), 112);
         assert_eq!(GroupError::StaleMemberEpoch.error_code(), 113);
         assert_eq!(GroupError::InvalidRequest { reason: "x" }.error_code(), 42);
+        assert_eq!(GroupError::UnstableOffsetCommit.error_code(), 88);
         let corrupt = GroupError::CorruptRecord { reason: "x" };
         assert_eq!(corrupt.error_code(), -1);
     }

@@ -6,6 +6,7 @@
 //! - [`lifecycle`]: DeleteGroups and offset expiry (`offsets.retention.minutes`).
 //! - [`consumer_group`]: KIP-848 consumer groups (ConsumerGroupHeartbeat/Describe).
 //! - [`offsets`]: OffsetCommit, OffsetFetch, OffsetDelete and `replay`.
+//! - [`txn_offsets`]: TxnOffsetCommit's pending offsets, completed by transaction markers.
 //! - [`record`]: the `__consumer_offsets` key/value byte layout (Kafka's).
 //! - [`partitioner`]: which internal-topic partition holds a group or transactional id.
 //! - [`txn`]: the transaction coordinator (`__transaction_state`).
@@ -21,6 +22,7 @@ pub mod offsets;
 pub mod partitioner;
 pub mod record;
 pub mod txn;
+pub mod txn_offsets;
 
 pub use consumer_group::{
     Assignment, ConsumerGroup, ConsumerGroupConfig, ConsumerGroupDescription,
@@ -37,3 +39,4 @@ pub use messages::{
 };
 pub use offsets::{FetchedOffset, OffsetCommitEntry, PartitionResult};
 pub use record::{CoordinatorRecord, GroupMetadataValue, MemberMetadata, OffsetCommitValue};
+pub use txn_offsets::{StableFetchedOffset, TxnOffsetCommitRequest};

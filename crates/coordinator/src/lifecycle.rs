@@ -152,13 +152,24 @@ impl GroupCoordinator {
         );
     }
 
-    /// Tombstones (and forgets) every committed offset of the group.
+    /// Tombstones (and forgets) every committed offset of the group, and every offset an
+    /// open transaction staged for it (Kafka 4.x's `deleteAllOffsets`: the commit marker that
+    /// may follow then finds nothing to commit). One tombstone per partition.
     pub(crate) fn tombstone_offsets(
         &mut self,
         group_id: &str,
         records: &mut Vec<CoordinatorRecord>,
     ) {
-        for ((topic, partition), _) in self.offsets.remove(group_id).into_iter().flatten() {
+        let mut partitions: BTreeSet<(String, i32)> = self
+            .offsets
+            .remove(group_id)
+            .into_iter()
+            .flatten()
+            .map(|(key, _)| key)
+            .collect();
+        partitions.extend(self.pending_txn_partitions(group_id));
+        for (topic, partition) in partitions {
+            self.drop_pending(group_id, &topic, partition);
             records.push(CoordinatorRecord::OffsetCommit {
                 group_id: group_id.to_string(),
                 topic,
@@ -180,16 +191,21 @@ impl GroupCoordinator {
             let Some((expiry, subscribed)) = self.expiry_of(&group_id) else {
                 continue;
             };
-            let mut all_expired = true;
+            // An open transaction's offsets keep their partitions (Kafka skips partitions with
+            // pending transactional offsets) and the group alive.
+            let pending = self.pending_txn_partitions(&group_id);
+            let mut all_expired = pending.is_empty();
             if let Some(committed) = self.offsets.get_mut(&group_id) {
                 let expired: Vec<(String, i32)> = committed
                     .iter()
-                    .filter(|((topic, _), value)| {
-                        !subscribed.contains(topic) && expiry.expired(value, now_ms, retention_ms)
+                    .filter(|(key, value)| {
+                        !subscribed.contains(&key.0)
+                            && !pending.contains(*key)
+                            && expiry.expired(value, now_ms, retention_ms)
                     })
                     .map(|(key, _)| key.clone())
                     .collect();
-                all_expired = expired.len() == committed.len();
+                all_expired &= expired.len() == committed.len();
                 for (topic, partition) in expired {
                     committed.remove(&(topic.clone(), partition));
                     records.push(CoordinatorRecord::OffsetCommit {
@@ -230,7 +246,7 @@ impl GroupCoordinator {
 
     /// Deletes a group with no offsets left if it has no members: Kafka's `maybeDeleteGroup`.
     fn remove_if_empty(&mut self, group_id: &str, records: &mut Vec<CoordinatorRecord>) {
-        if self.offsets.contains_key(group_id) {
+        if self.offsets.contains_key(group_id) || self.has_pending_txn_offsets(group_id) {
             return;
         }
         match self.groups.get(group_id) {

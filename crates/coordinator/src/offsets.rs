@@ -121,6 +121,7 @@ impl GroupCoordinator {
                     .entry(group_id.to_string())
                     .or_default()
                     .insert((entry.topic.clone(), entry.partition), value.clone());
+                self.supersede_pending(group_id, &entry.topic, entry.partition);
                 records.push(CoordinatorRecord::OffsetCommit {
                     group_id: group_id.to_string(),
                     topic: entry.topic.clone(),
@@ -198,7 +199,9 @@ impl GroupCoordinator {
                     .offsets
                     .get_mut(group_id)
                     .and_then(|c| c.remove(&(topic.clone(), *partition)));
-                if removed.is_some() {
+                let pending = self.has_pending_txn_offset(group_id, topic, *partition);
+                self.drop_pending(group_id, topic, *partition);
+                if removed.is_some() || pending {
                     records.push(CoordinatorRecord::OffsetCommit {
                         group_id: group_id.to_string(),
                         topic: topic.clone(),
@@ -232,6 +235,7 @@ impl GroupCoordinator {
                     .entry(group_id.clone())
                     .or_default()
                     .insert((topic.clone(), *partition), value.clone());
+                self.supersede_pending(group_id, topic, *partition);
                 // A group that only ever had offsets (admin or standalone commits) has no
                 // GroupMetadata record: rebuild it Empty, as Kafka's replay does, so ListGroups
                 // and DescribeGroups still show it after a restart.
@@ -250,6 +254,7 @@ impl GroupCoordinator {
                 partition,
                 value: None,
             } => {
+                self.drop_pending(group_id, topic, *partition);
                 if let Some(committed) = self.offsets.get_mut(group_id) {
                     committed.remove(&(topic.clone(), *partition));
                     if committed.is_empty() {
