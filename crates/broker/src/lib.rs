@@ -15,6 +15,7 @@ pub mod group;
 pub mod handlers;
 pub mod replica;
 mod server;
+pub mod txn_markers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -64,7 +64,16 @@ impl GroupRuntimeError {
             ResponseError::NotLeaderOrFollower.code(),
             ResponseError::KafkaStorageError.code(),
         ];
-        let error_code = if retriable_elsewhere.contains(&code) {
+        // A transactional append (TxnOffsetCommit) refused by the log's producer state: the
+        // producer is fenced or its transaction state is wrong, which it must learn as is.
+        let producer = [
+            ResponseError::InvalidProducerEpoch.code(),
+            ResponseError::ProducerFenced.code(),
+            ResponseError::InvalidTxnState.code(),
+        ];
+        let error_code = if producer.contains(&code) {
+            code
+        } else if retriable_elsewhere.contains(&code) {
             ResponseError::CoordinatorNotAvailable.code()
         } else if moved.contains(&code) {
             ResponseError::NotCoordinator.code()

@@ -6,9 +6,14 @@
 //! a null value. One batch per call keeps a call's records atomic: a torn tail loses the whole
 //! call, never half of it.
 //!
+//! A TxnOffsetCommit's records become one TRANSACTIONAL batch instead, carrying the
+//! transaction's producer id and epoch (base sequence -1), so the log's producer state opens
+//! the transaction there (and holds the last stable offset) until its marker.
+//!
 //! Reading (replay): whole batches from the log start to the high watermark, decoded record by
-//! record in offset order. Control batches (transaction markers) carry no coordinator state
-//! and are skipped; a record whose key or value this coordinator cannot read is logged and
+//! record in offset order. Records of a transactional batch are staged as pending offsets of
+//! its producer; a control batch (transaction marker) commits or drops that producer's
+//! pending offsets; a record whose key or value this coordinator cannot read is logged and
 //! skipped, as Kafka's loader skips unknown record types, so one bad record never keeps a
 //! whole partition of groups offline.
 
@@ -17,6 +22,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use fjord_coordinator::{CoordinatorRecord, GroupCoordinator};
 use fjord_protocol::batch::BatchHeader;
+use fjord_storage::{ControlRecordType, TxnMarker};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
@@ -27,17 +33,37 @@ use crate::replica::{Partition, ReplicaError};
 /// How many bytes one replay read asks for.
 const REPLAY_READ_BYTES: usize = 1 << 20;
 
+/// The producer of a transactional coordinator batch (TxnOffsetCommit): its transaction's
+/// producer id and epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+}
+
 /// Encodes `records` as one v2 batch with offsets from 0 (the log assigns the real ones).
 pub fn encode_batch(records: &[CoordinatorRecord], now_ms: i64) -> Bytes {
+    encode_batch_for(records, now_ms, None)
+}
+
+/// Encodes `records` as one v2 batch; with `txn`, a transactional batch of that producer with
+/// base sequence -1 (no sequence: the coordinator's batches are not idempotent-producer
+/// batches, so the log's sequence checks skip them, as Kafka's coordinator appends do).
+pub fn encode_batch_for(
+    records: &[CoordinatorRecord],
+    now_ms: i64,
+    txn: Option<TxnProducer>,
+) -> Bytes {
+    let (producer_id, producer_epoch) = txn.map_or((-1, -1), |t| (t.producer_id, t.producer_epoch));
     let records: Vec<Record> = records
         .iter()
         .enumerate()
         .map(|(i, record)| Record {
-            transactional: false,
+            transactional: txn.is_some(),
             control: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id,
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             // The encoder starts a new batch when offset - sequence changes: keep it constant.
@@ -95,8 +121,14 @@ pub fn replay_partition(
             let mut batch = buf.split_to(size);
             offset = offset.max(header.next_offset());
             if header.is_control() {
+                // The end of a transaction: its staged offsets become visible or vanish.
+                if let Some(marker) = TxnMarker::from_batch(&header, &batch) {
+                    let commit = marker.control_type == ControlRecordType::Commit;
+                    coordinator.complete_transaction(header.producer_id, commit, now_ms);
+                }
                 continue;
             }
+            let txn_producer = header.is_transactional().then_some(header.producer_id);
             let set = match RecordBatchDecoder::decode(&mut batch) {
                 Ok(set) => set,
                 Err(e) => {
@@ -111,7 +143,12 @@ pub fn replay_partition(
                 };
                 match CoordinatorRecord::decode(key, record.value.as_deref()) {
                     Ok(decoded) => {
-                        coordinator.replay(&decoded, now_ms);
+                        match txn_producer {
+                            Some(producer_id) => {
+                                coordinator.replay_txn(producer_id, &decoded, now_ms)
+                            }
+                            None => coordinator.replay(&decoded, now_ms),
+                        }
                         applied += 1;
                     }
                     Err(e) => {

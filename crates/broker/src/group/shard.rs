@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::error::GroupRuntimeError;
-use super::records::{encode_batch, replay_partition};
+use super::records::{encode_batch_for, replay_partition, TxnProducer};
 use crate::replica::{now_ms, Partition};
 
 /// How long an append waits for the high watermark (Kafka's `offsets.commit.timeout.ms`).
@@ -180,8 +180,48 @@ impl Shard {
         let now = now_ms();
         let (value, outcome, park) = op(&mut coordinator, now);
         let parked = park.map(|key| self.register(key));
-        self.commit(&mut coordinator, outcome, now).await?;
+        self.commit(&mut coordinator, outcome, now, None).await?;
         Ok((value, parked))
+    }
+
+    /// Runs one state-machine call whose records belong to `txn`'s transaction (TxnOffsetCommit)
+    /// and appends them as one transactional batch of that producer. The log's producer state
+    /// refuses a stale epoch (INVALID_PRODUCER_EPOCH), which reverts the call like any failed
+    /// append.
+    pub async fn write_txn<T>(
+        &self,
+        txn: TxnProducer,
+        op: impl FnOnce(&mut GroupCoordinator, i64) -> (T, Vec<fjord_coordinator::CoordinatorRecord>),
+    ) -> Result<T, GroupRuntimeError> {
+        self.ensure_serving()?;
+        let mut coordinator = self.coordinator.lock().await;
+        self.ensure_serving()?;
+        let now = now_ms();
+        let (value, records) = op(&mut coordinator, now);
+        let outcome = Outcome {
+            ready: Vec::new(),
+            records,
+        };
+        self.commit(&mut coordinator, outcome, now, Some(txn))
+            .await?;
+        Ok(value)
+    }
+
+    /// The end marker of `producer_id`'s transaction is in this partition's log (and
+    /// replicated): its pending offsets become committed or are dropped. Waits for a load in
+    /// progress instead of failing: the load holds the coordinator lock while it replays, so
+    /// either the replay already saw the marker (and this finds nothing pending) or this
+    /// applies it to the replayed state.
+    pub async fn complete_transaction(&self, producer_id: i64, commit: bool) {
+        if self.stop.is_cancelled() {
+            return;
+        }
+        let mut coordinator = self.coordinator.lock().await;
+        let applied = coordinator.complete_transaction(producer_id, commit, now_ms());
+        debug!(
+            partition = self.partition_index,
+            producer_id, commit, applied, "transaction completed on the group coordinator"
+        );
     }
 
     /// The timer's work: expire sessions, finish rebalances whose deadline passed.
@@ -205,7 +245,7 @@ impl Shard {
             }
             outcome.records.extend(expired);
         }
-        if let Err(e) = self.commit(&mut coordinator, outcome, now).await {
+        if let Err(e) = self.commit(&mut coordinator, outcome, now, None).await {
             warn!(partition = self.partition_index, error = %e, "timer write failed");
         }
     }
@@ -217,11 +257,12 @@ impl Shard {
         coordinator: &mut GroupCoordinator,
         outcome: Outcome,
         now: i64,
+        txn: Option<TxnProducer>,
     ) -> Result<(), GroupRuntimeError> {
         let appended = if outcome.records.is_empty() {
             Ok(())
         } else {
-            self.append(&outcome, now).await
+            self.append(&outcome, now, txn).await
         };
         match appended {
             Ok(()) => {
@@ -247,8 +288,13 @@ impl Shard {
         }
     }
 
-    async fn append(&self, outcome: &Outcome, now: i64) -> Result<(), GroupRuntimeError> {
-        let batch = encode_batch(&outcome.records, now);
+    async fn append(
+        &self,
+        outcome: &Outcome,
+        now: i64,
+        txn: Option<TxnProducer>,
+    ) -> Result<(), GroupRuntimeError> {
+        let batch = encode_batch_for(&outcome.records, now, txn);
         let deadline = tokio::time::Instant::now() + APPEND_TIMEOUT;
         let result = match self.partition.append_as_leader(Some(batch), -1, now).await {
             Ok(appended) => {

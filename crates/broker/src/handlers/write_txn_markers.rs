@@ -6,9 +6,10 @@
 //! replicated (the high watermark passes it), as Kafka appends markers with `acks=all`.
 //! Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER for
 //! partitions not led here, INVALID_PRODUCER_EPOCH for a stale producer epoch,
-//! TRANSACTION_COORDINATOR_FENCED for a marker from an older coordinator. fjord's own
-//! coordinator calls [`crate::replica::ReplicaManager::write_txn_marker`] directly; this
-//! handler serves the API for other brokers and tools.
+//! TRANSACTION_COORDINATOR_FENCED for a marker from an older coordinator. Writes go through
+//! [`crate::txn_markers::write_marker`], which also completes the transaction's offsets on a
+//! `__consumer_offsets` partition; fjord's own coordinator calls it directly, this handler
+//! serves the API for other brokers and tools.
 
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
@@ -23,7 +24,6 @@ pub async fn handle(
     _req: &RequestContext,
     request: WriteTxnMarkersRequest,
 ) -> WriteTxnMarkersResponse {
-    let replicas = &ctx.replica_manager;
     let mut markers = Vec::with_capacity(request.markers.len());
     for marker in request.markers {
         let txn_marker = TxnMarker {
@@ -39,15 +39,16 @@ pub async fn handle(
             let name = topic.name.to_string();
             let mut partitions = Vec::with_capacity(topic.partition_indexes.len());
             for partition in topic.partition_indexes {
-                let error_code = match replicas
-                    .write_txn_marker(
-                        &name,
-                        partition,
-                        marker.producer_id.0,
-                        marker.producer_epoch,
-                        txn_marker,
-                    )
-                    .await
+                let error_code = match crate::txn_markers::write_marker(
+                    &ctx.replica_manager,
+                    &ctx.groups,
+                    &name,
+                    partition,
+                    marker.producer_id.0,
+                    marker.producer_epoch,
+                    txn_marker,
+                )
+                .await
                 {
                     Ok(_) => 0,
                     Err(e) => {
