@@ -87,13 +87,37 @@ pub fn encode_response(
     };
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     let header_version = response_header_version(api_key, api_version);
-    let mut buf = BytesMut::with_capacity(256);
+    let mut buf = BytesMut::with_capacity(
+        FRAME_LEN_BYTES + encoded_len_hint(&header, header_version, body, api_version),
+    );
     buf.put_i32(0);
     header.encode(&mut buf, header_version).map_err(wrap)?;
     body.encode(&mut buf, api_version).map_err(wrap)?;
     let len = i32::try_from(buf.len() - FRAME_LEN_BYTES).map_err(|e| wrap(e.into()))?;
     buf[..FRAME_LEN_BYTES].copy_from_slice(&len.to_be_bytes());
     Ok(buf.freeze())
+}
+
+/// What to reserve for a response's header and body: the exact size for the responses of the
+/// hot path (Produce, Fetch), computed by the encoder's own `compute_size`, so their frame
+/// buffer is allocated once and never grows and moves; a small guess for the rest, which are
+/// rare and small (`ResponseKind` has no `compute_size` of its own).
+fn encoded_len_hint(
+    header: &ResponseHeader,
+    header_version: i16,
+    body: &ResponseKind,
+    api_version: i16,
+) -> usize {
+    const GUESS: usize = 256;
+    let body_len = match body {
+        ResponseKind::Produce(produce) => produce.compute_size(api_version).ok(),
+        ResponseKind::Fetch(fetch) => fetch.compute_size(api_version).ok(),
+        _ => None,
+    };
+    match (header.compute_size(header_version).ok(), body_len) {
+        (Some(header_len), Some(body_len)) => header_len + body_len,
+        _ => GUESS,
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! reused by the client.
 //!
 //! - [`frame`]: the 4-byte size prefix, its bound, response encoding and header versions.
+//! - [`response_frame`]: a response as a chain of pieces, Fetch records spliced in uncopied.
 //! - [`request`]: request header and body decoding, refusing what fjord does not serve.
 //! - [`api`]: the supported-API table that ApiVersions advertises.
 //! - [`batch`]: the v2 record-batch header view and CRC check.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod frame;
 pub mod fuzz;
 pub mod request;
+pub mod response_frame;
 #[doc(hidden)]
 pub mod testing;
 
@@ -27,6 +29,7 @@ pub use frame::{
     DEFAULT_SOCKET_REQUEST_MAX_BYTES, FRAME_LEN_BYTES,
 };
 pub use request::{decode_request, Decoded, DecodedRequest, HeaderPrefix};
+pub use response_frame::{encode_response_frame, FrameBuf, ResponseFrame};
 
 /// The codec crate, re-exported so every fjord crate uses the same version of it.
 pub use kafka_protocol;
