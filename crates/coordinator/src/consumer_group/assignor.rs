@@ -2,15 +2,19 @@
 //! the members' subscriptions, the subscribed topics' partition counts and the previous target
 //! assignment to a new target assignment.
 //!
-//! - `uniform` (the default): balances partition counts across the members that can take each
-//!   partition. Partitions with the fewest eligible members are placed first; each goes to its
-//!   previous owner when that owner is among the least loaded (stickiness), else to the least
-//!   loaded eligible member (smaller member id on ties). With identical subscriptions every
-//!   member ends with ⌊n/m⌋ or ⌈n/m⌉ partitions.
+//! - `uniform` (the default): every member ends with ⌊n/m⌋ or ⌈n/m⌉ of the partitions it can
+//!   take, moving as few as it can. With identical subscriptions (the common case) each member
+//!   first keeps up to ⌊n/m⌋ of its previous partitions, then up to `n % m` members keep one
+//!   more, and only the rest moves (to the least loaded, smaller member id first): a member
+//!   leaving moves only its partitions and a member joining takes only its share, so no other
+//!   member has to revoke and reconcile (as Kafka's homogeneous uniform assignor does). With
+//!   different subscriptions, partitions with the fewest eligible members are placed first;
+//!   each goes to its previous owner when that owner is among the least loaded, else to the
+//!   least loaded eligible member.
 //! - `range`: per topic, the subscribed members sorted by member id take contiguous ranges, the
 //!   first `n % m` one partition more, like the classic RangeAssignor.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -64,6 +68,122 @@ fn subscribers<'a>(spec: &AssignmentSpec<'a>, topic: &str) -> Vec<&'a str> {
 }
 
 fn uniform(spec: AssignmentSpec<'_>) -> BTreeMap<String, Assignment> {
+    let mut subscribed = spec.subscriptions.values().map(|topics| {
+        let mut topics: Vec<&String> = topics.iter().collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    });
+    let homogeneous = match subscribed.next() {
+        Some(first) => subscribed.all(|topics| topics == first),
+        None => true,
+    };
+    if homogeneous {
+        uniform_homogeneous(spec)
+    } else {
+        uniform_heterogeneous(spec)
+    }
+}
+
+/// `uniform` when every member subscribes to the same topics: keep, then fill to the quota.
+fn uniform_homogeneous(spec: AssignmentSpec<'_>) -> BTreeMap<String, Assignment> {
+    let mut result = empty_result(&spec);
+    let Some(topic_names) = spec.subscriptions.values().next() else {
+        return result;
+    };
+    // Every partition to place, in topic-name then partition order (deterministic).
+    let mut all: Vec<(Uuid, i32)> = Vec::new();
+    for topic in spec.topics.values() {
+        if topic_names.contains(&topic.topic_name) {
+            all.extend((0..topic.num_partitions.max(0)).map(|p| (topic.topic_id, p)));
+        }
+    }
+    let members: Vec<&str> = spec.subscriptions.keys().map(String::as_str).collect();
+    let min_quota = all.len() / members.len();
+    let mut extra = all.len() % members.len();
+    let placeable: HashSet<(Uuid, i32)> = all.iter().copied().collect();
+    // Member -> the partitions it gets, in the order given.
+    let mut given: BTreeMap<&str, Vec<(Uuid, i32)>> = BTreeMap::new();
+    let mut placed: HashSet<(Uuid, i32)> = HashSet::new();
+    // 1. Everyone keeps up to the minimum quota of its previous partitions; 2. the first
+    // `extra` members that had more keep one more.
+    let previous: Vec<(&str, Vec<(Uuid, i32)>)> = members
+        .iter()
+        .map(|m| {
+            let kept = spec
+                .previous
+                .get(*m)
+                .map(|a| {
+                    a.iter()
+                        .flat_map(|(t, ps)| ps.iter().map(move |p| (*t, *p)))
+                        .filter(|tp| placeable.contains(tp))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (*m, kept)
+        })
+        .collect();
+    // (A partition in two previous assignments, which a target never has, is kept once.)
+    for (member, kept) in &previous {
+        let mine = given.entry(member).or_default();
+        for tp in kept {
+            if mine.len() == min_quota {
+                break;
+            }
+            if placed.insert(*tp) {
+                mine.push(*tp);
+            }
+        }
+    }
+    for (member, kept) in &previous {
+        if extra == 0 {
+            break;
+        }
+        let mine = given.entry(member).or_default();
+        if mine.len() != min_quota {
+            continue;
+        }
+        if let Some(tp) = kept.iter().find(|tp| !placed.contains(tp)) {
+            placed.insert(*tp);
+            mine.push(*tp);
+            extra -= 1;
+        }
+    }
+    // 3. What is left fills the members below the minimum quota, then `extra` more members
+    // (those at the minimum) by one each.
+    let mut free = all.iter().filter(|tp| !placed.contains(tp));
+    for member in &members {
+        let mine = given.entry(member).or_default();
+        while mine.len() < min_quota {
+            match free.next() {
+                Some(tp) => mine.push(*tp),
+                None => break,
+            }
+        }
+    }
+    for member in &members {
+        if extra == 0 {
+            break;
+        }
+        let mine = given.entry(member).or_default();
+        if mine.len() == min_quota {
+            if let Some(tp) = free.next() {
+                mine.push(*tp);
+                extra -= 1;
+            }
+        }
+    }
+    for (member, partitions) in given {
+        if let Some(assignment) = result.get_mut(member) {
+            for (topic_id, partition) in partitions {
+                assignment.entry(topic_id).or_default().insert(partition);
+            }
+        }
+    }
+    result
+}
+
+fn uniform_heterogeneous(spec: AssignmentSpec<'_>) -> BTreeMap<String, Assignment> {
     let mut result = empty_result(&spec);
     let mut previous_owner: HashMap<(Uuid, i32), &str> = HashMap::new();
     for (member_id, assignment) in spec.previous {
@@ -234,6 +354,62 @@ mod tests {
             })
             .sum();
         assert!(kept >= 5, "sticky: kept {kept} of 9");
+    }
+
+    /// (topic id, partition) -> owner.
+    fn owners(result: &BTreeMap<String, Assignment>) -> BTreeMap<(Uuid, i32), String> {
+        result
+            .iter()
+            .flat_map(|(m, a)| {
+                a.iter()
+                    .flat_map(move |(t, ps)| ps.iter().map(move |p| ((*t, *p), m.clone())))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn uniform_moves_only_what_a_leave_or_a_join_requires() {
+        let topics: BTreeMap<_, _> = [topic("t", 1, 100)].into_iter().collect();
+        let names: Vec<String> = (0..21).map(|i| format!("m{i:02}")).collect();
+        let subs_of = |members: &[String]| -> BTreeMap<String, Vec<String>> {
+            members
+                .iter()
+                .map(|m| (m.clone(), vec!["t".to_string()]))
+                .collect()
+        };
+        let run = |subs: &BTreeMap<String, Vec<String>>,
+                   previous: &BTreeMap<String, Assignment>| {
+            assign(
+                UNIFORM,
+                AssignmentSpec {
+                    subscriptions: subs,
+                    topics: &topics,
+                    previous,
+                },
+            )
+        };
+        let twenty = run(&subs_of(&names[..20]), &BTreeMap::new());
+        assert_eq!(counts(&twenty), vec![5; 20]);
+        assert_eq!(owners(&twenty).len(), 100);
+
+        // m00 leaves: only its 5 partitions change owner; 5 members end with 6.
+        let nineteen = run(&subs_of(&names[1..20]), &twenty);
+        let mut c = counts(&nineteen);
+        c.sort();
+        assert_eq!(c, [vec![5; 14], vec![6; 5]].concat());
+        let (before, after) = (owners(&twenty), owners(&nineteen));
+        assert_eq!(after.len(), 100);
+        let moved: Vec<_> = after.iter().filter(|(tp, m)| before[*tp] != **m).collect();
+        assert_eq!(moved.len(), 5, "moved {moved:?}");
+        assert!(moved.iter().all(|(tp, _)| before[*tp] == "m00"));
+
+        // m20 joins: it takes its 5, each from a member that had 6; nothing else moves.
+        let back = run(&subs_of(&names[1..21]), &nineteen);
+        assert_eq!(counts(&back), vec![5; 20]);
+        let again = owners(&back);
+        let moved: Vec<_> = again.iter().filter(|(tp, m)| after[*tp] != **m).collect();
+        assert_eq!(moved.len(), 5, "moved {moved:?}");
+        assert!(moved.iter().all(|(_, m)| *m == "m20"));
     }
 
     #[test]
