@@ -101,8 +101,48 @@ impl LogError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> LogError {
+        let source = if source.raw_os_error() == Some(libc::EMFILE) {
+            // The OS says only "Too many open files"; say which limit and how to raise it,
+            // keeping the OS error as the source.
+            std::io::Error::new(source.kind(), TooManyOpenFiles::new(source))
+        } else {
+            source
+        };
         LogError::Io {
             path: path.into(),
+            source,
+        }
+    }
+}
+
+/// EMFILE explained: the process reached its open files limit.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "too many open files: the process limit RLIMIT_NOFILE ({limit}) is reached; each partition \
+     keeps about 3 files open (.log, .index, .timeindex): raise the limit before starting fjord \
+     (`ulimit -n`, LimitNOFILE= in a systemd unit, nofile in /etc/security/limits.conf)"
+)]
+pub struct TooManyOpenFiles {
+    /// The soft limit when the open failed, or "unknown".
+    pub limit: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl TooManyOpenFiles {
+    fn new(source: std::io::Error) -> TooManyOpenFiles {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit into the struct we pass and reads nothing else.
+        let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+        TooManyOpenFiles {
+            limit: if known {
+                limit.rlim_cur.to_string()
+            } else {
+                "unknown".to_string()
+            },
             source,
         }
     }
@@ -165,5 +205,21 @@ mod tests {
             record_index: 3,
         };
         assert_eq!(e.error_code(), 87);
+    }
+
+    #[test]
+    fn emfile_names_the_limit_and_how_to_raise_it() {
+        let e = LogError::io(
+            "/d/t-0/00.index",
+            std::io::Error::from_raw_os_error(libc::EMFILE),
+        );
+        let text = e.to_string();
+        assert!(text.contains("/d/t-0/00.index"), "{text}");
+        assert!(text.contains("RLIMIT_NOFILE ("), "{text}");
+        assert!(text.contains("ulimit -n"), "{text}");
+        assert_eq!(e.error_code(), 56);
+        // Other errors keep the OS text unchanged.
+        let e = LogError::io("/d", std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(!e.to_string().contains("RLIMIT_NOFILE"));
     }
 }
