@@ -541,5 +541,43 @@ async fn bad_heartbeats_get_kafkas_codes() {
     let mut conn = AdminConnection::connect(test.addr).await;
     let mut off = Member::new("off");
     assert_eq!(off.join(&mut conn, &["bad"]).await, UNSUPPORTED_VERSION);
+    // ... and, as in Kafka, ApiVersions no longer lists the KIP-848 APIs.
+    let advertised = advertised_keys(&mut conn).await;
+    assert!(advertised.contains(&(ApiKey::JoinGroup as i16)));
+    for api in [
+        ApiKey::ConsumerGroupHeartbeat,
+        ApiKey::ConsumerGroupDescribe,
+    ] {
+        assert!(!advertised.contains(&(api as i16)), "{api:?} advertised");
+    }
+    test.stop().await;
+}
+
+/// The API keys an ApiVersions v3 answer lists.
+async fn advertised_keys(conn: &mut AdminConnection) -> Vec<i16> {
+    let response: ApiVersionsResponse = conn
+        .call(
+            ApiKey::ApiVersions,
+            3,
+            &ApiVersionsRequest::default()
+                .with_client_software_name(StrBytes::from_static_str("groups-test"))
+                .with_client_software_version(StrBytes::from_static_str("1.0")),
+        )
+        .await;
+    assert_eq!(response.error_code, NONE);
+    response.api_keys.iter().map(|k| k.api_key).collect()
+}
+
+#[tokio::test]
+async fn the_consumer_protocol_apis_are_advertised_by_default() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    let advertised = advertised_keys(&mut conn).await;
+    for api in [
+        ApiKey::ConsumerGroupHeartbeat,
+        ApiKey::ConsumerGroupDescribe,
+    ] {
+        assert!(advertised.contains(&(api as i16)), "{api:?} not advertised");
+    }
     test.stop().await;
 }

@@ -1,7 +1,9 @@
 //! ApiVersions (key 18): what fjord serves, straight from the protocol crate's table.
 //!
 //! Kafka's behaviours copied here, each because a real client depends on it:
-//! - the list is exactly [`fjord_protocol::SUPPORTED_APIS`]: nothing without a handler;
+//! - the list is exactly [`fjord_protocol::SUPPORTED_APIS`]: nothing without a handler; the
+//!   KIP-848 APIs (ConsumerGroupHeartbeat, ConsumerGroupDescribe) only while
+//!   `group.coordinator.rebalance.protocols` lists `consumer`, as Kafka leaves them out then;
 //! - Produce is advertised from v0 although v0-2 requests are refused (KAFKA-18659);
 //! - a request at an unknown version gets a v0 body with UNSUPPORTED_VERSION that still lists
 //!   every API ([`unsupported_version_response`], KIP-511), encoded by the connection at v0;
@@ -17,6 +19,7 @@
 
 use fjord_metadata::controller::{METADATA_VERSION_FEATURE, METADATA_VERSION_LEVEL};
 use fjord_metadata::MetadataImage;
+use fjord_protocol::api::CONSUMER_PROTOCOL_APIS;
 use fjord_protocol::SUPPORTED_APIS;
 use kafka_protocol::messages::api_versions_response::{
     ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
@@ -39,7 +42,7 @@ pub async fn handle(
         return ApiVersionsResponse::default()
             .with_error_code(ResponseError::InvalidRequest.code());
     }
-    let response = ApiVersionsResponse::default().with_api_keys(advertised_api_keys());
+    let response = ApiVersionsResponse::default().with_api_keys(advertised_api_keys(ctx));
     if req.api_version < 3 {
         return response;
     }
@@ -96,15 +99,25 @@ fn with_features(
 
 /// The answer to an ApiVersions request at a version fjord does not know; the caller encodes it
 /// at v0 whatever the request's version was.
-pub fn unsupported_version_response() -> ApiVersionsResponse {
-    ApiVersionsResponse::default()
-        .with_error_code(ResponseError::UnsupportedVersion.code())
-        .with_api_keys(advertised_api_keys())
+pub fn unsupported_version_response(ctx: &BrokerContext) -> ApiVersionsResponse {
+    fallback(advertised_api_keys(ctx))
 }
 
-fn advertised_api_keys() -> Vec<ApiVersion> {
+fn fallback(api_keys: Vec<ApiVersion>) -> ApiVersionsResponse {
+    ApiVersionsResponse::default()
+        .with_error_code(ResponseError::UnsupportedVersion.code())
+        .with_api_keys(api_keys)
+}
+
+fn advertised_api_keys(ctx: &BrokerContext) -> Vec<ApiVersion> {
+    api_keys(ctx.groups.consumer_protocol_enabled())
+}
+
+/// The advertised list; `consumer_protocol` says whether the KIP-848 APIs are in it.
+fn api_keys(consumer_protocol: bool) -> Vec<ApiVersion> {
     SUPPORTED_APIS
         .iter()
+        .filter(|api| consumer_protocol || !CONSUMER_PROTOCOL_APIS.contains(&api.api_key))
         .map(|api| {
             ApiVersion::default()
                 .with_api_key(api.api_key as i16)
@@ -135,6 +148,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn consumer_protocol_apis_follow_the_config() {
+        let keys = |on| -> Vec<i16> { api_keys(on).iter().map(|k| k.api_key).collect() };
+        for api in CONSUMER_PROTOCOL_APIS {
+            assert!(keys(true).contains(&(*api as i16)), "{api:?} with consumer");
+            assert!(
+                !keys(false).contains(&(*api as i16)),
+                "{api:?} without consumer"
+            );
+        }
+        // Nothing else depends on it.
+        assert_eq!(keys(true).len(), SUPPORTED_APIS.len());
+        assert_eq!(
+            keys(false).len(),
+            SUPPORTED_APIS.len() - CONSUMER_PROTOCOL_APIS.len()
+        );
+    }
+
+    #[test]
     fn software_field_rule() {
         for ok in [
             "librdkafka",
@@ -152,7 +183,7 @@ mod tests {
 
     #[test]
     fn fallback_lists_every_api_with_code_35() {
-        let response = unsupported_version_response();
+        let response = fallback(api_keys(true));
         assert_eq!(response.error_code, 35);
         assert_eq!(response.api_keys.len(), SUPPORTED_APIS.len());
         assert_eq!(response.finalized_features_epoch, -1);
