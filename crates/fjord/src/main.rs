@@ -9,6 +9,7 @@
 //! command lines run verbatim. `fjord install-aliases DIR` makes those links.
 
 mod dispatch;
+mod limits;
 mod logging;
 mod server;
 

@@ -19,7 +19,7 @@ use fjord_storage::LogError;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{error, info, warn};
 
-use crate::logging;
+use crate::{limits, logging};
 
 /// How long a clean shutdown may take before fjord gives up and exits with an error.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +39,11 @@ pub struct ServerArgs {
 pub fn run(args: ServerArgs) -> ExitCode {
     let started = Instant::now();
     logging::init();
+    // Before any log is opened: each partition keeps ~3 files open (see `limits`).
+    match limits::raise_open_files_limit() {
+        Ok(limit) => info!("open files limit (RLIMIT_NOFILE): {limit}"),
+        Err(e) => warn!("could not read or raise the open files limit (RLIMIT_NOFILE): {e}"),
+    }
 
     let overrides: Vec<(String, String)> = args
         .overrides
