@@ -36,6 +36,54 @@ pub(crate) fn read_up_to(
     Ok(filled)
 }
 
+/// Appends up to `want` bytes read at `position` to `buf`, or fewer at the end of the file;
+/// returns the count. The bytes go straight into `buf`'s spare capacity: nothing is
+/// zero-filled first (a `BytesMut::zeroed` before the read cost ~8% of fetch CPU, a memset
+/// of every fetched byte that the read then overwrote).
+pub(crate) fn read_into_spare(
+    file: &File,
+    path: &Path,
+    buf: &mut bytes::BytesMut,
+    want: usize,
+    position: u64,
+) -> Result<usize, LogError> {
+    use std::os::fd::AsRawFd;
+    buf.reserve(want);
+    let mut filled = 0;
+    while filled < want {
+        let spare = &mut buf.spare_capacity_mut()[..want - filled];
+        // No file reaches 2^63 bytes; a position past it reads as the end of the file.
+        let offset = libc::off_t::try_from(position + filled as u64).unwrap_or(libc::off_t::MAX);
+        // SAFETY: `spare` is writable memory owned by `buf` of exactly `spare.len()` bytes
+        // (uninitialised is fine: pread only writes to it), and the fd stays open for the
+        // call because `file` is borrowed.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
+                offset,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => {
+                // SAFETY: pread initialised the first `n` (<= spare.len()) spare bytes.
+                unsafe { buf.set_len(buf.len() + n as usize) };
+                filled += n as usize;
+            }
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(LogError::io(path, e));
+            }
+        }
+    }
+    Ok(filled)
+}
+
 /// A batch header found by a scan, with its position in the file.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Located {
@@ -206,5 +254,40 @@ pub(crate) fn validate_all(
             });
         }
         position += size as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn read_into_spare_appends_what_the_file_has() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let content: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        file.write_all(&content).unwrap();
+        let path = file.path().to_path_buf();
+        let file = file.reopen().unwrap();
+
+        let mut buf = bytes::BytesMut::from(&b"head"[..]);
+        let n = read_into_spare(&file, &path, &mut buf, 3000, 100).unwrap();
+        assert_eq!(n, 3000);
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], &content[100..3100]);
+
+        // Past the end: a short read, then nothing.
+        let mut buf = bytes::BytesMut::new();
+        assert_eq!(
+            read_into_spare(&file, &path, &mut buf, 500, 9_800).unwrap(),
+            200
+        );
+        assert_eq!(&buf[..], &content[9_800..]);
+        let mut buf = bytes::BytesMut::new();
+        assert_eq!(
+            read_into_spare(&file, &path, &mut buf, 10, 20_000).unwrap(),
+            0
+        );
+        assert!(buf.is_empty());
     }
 }

@@ -479,7 +479,7 @@ impl Segment {
     /// Whole batches from the one containing `offset`: at most `max_bytes` unless the first
     /// batch alone is larger, none whose base offset is >= `max_offset`. `None` when the segment
     /// holds nothing at or after `offset`. One read, one copy, from the page cache into the
-    /// returned buffer.
+    /// returned buffer, which is allocated once at its final size and not zero-filled.
     pub(crate) fn read(
         &self,
         offset: i64,
@@ -499,8 +499,9 @@ impl Segment {
             }
             let available = (size - first.position) as usize;
             let want = max_bytes.min(available).max(first.header.total_size());
-            let mut buf = BytesMut::zeroed(want);
-            let n = scan::read_up_to(&self.file, &self.log_path, &mut buf, first.position)?;
+            let mut buf = BytesMut::with_capacity(want);
+            let n =
+                scan::read_into_spare(&self.file, &self.log_path, &mut buf, want, first.position)?;
             if n < want || self.generation.load(Ordering::Acquire) != generation {
                 continue; // truncated under us: retry against the new content
             }
@@ -545,9 +546,9 @@ impl Segment {
     }
 
     fn read_batch(&self, b: &Located) -> Result<Bytes, LogError> {
-        let mut buf = BytesMut::zeroed(b.header.total_size());
-        let n = scan::read_up_to(&self.file, &self.log_path, &mut buf, b.position)?;
-        buf.truncate(n);
+        let want = b.header.total_size();
+        let mut buf = BytesMut::with_capacity(want);
+        scan::read_into_spare(&self.file, &self.log_path, &mut buf, want, b.position)?;
         Ok(buf.freeze())
     }
 
