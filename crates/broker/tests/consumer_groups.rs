@@ -581,3 +581,53 @@ async fn the_consumer_protocol_apis_are_advertised_by_default() {
     }
     test.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_to_a_deleted_group_and_very_long_group_ids() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    let topic_id = create_topic(&mut conn, "doomed-topic", 2).await;
+
+    // A member joins and leaves; the empty group is deleted.
+    let group = "doomed";
+    find_coordinator(&mut conn, group).await;
+    let mut a = Member::new(group);
+    assert_eq!(a.join(&mut conn, &["doomed-topic"]).await, NONE);
+    let last_epoch = a.epoch;
+    let leave = a.heartbeat_request(topic_id).with_member_epoch(-1);
+    assert_eq!(a.send(&mut conn, &leave).await.error_code, NONE);
+    let deleted: DeleteGroupsResponse = conn
+        .call(
+            ApiKey::DeleteGroups,
+            2,
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s(group))]),
+        )
+        .await;
+    assert_eq!(deleted.results[0].error_code, NONE);
+    // Its old member heartbeats as if nothing happened: the group is gone (Kafka only
+    // creates a consumer group on a join, epoch 0).
+    a.epoch = last_epoch;
+    assert_eq!(a.heartbeat(&mut conn, topic_id).await, GROUP_ID_NOT_FOUND);
+    assert_eq!(
+        describe(&mut conn, 1, group).await.groups[0].error_code,
+        GROUP_ID_NOT_FOUND
+    );
+    // A new join creates it afresh.
+    let mut again = Member::new(group);
+    assert_eq!(again.join(&mut conn, &["doomed-topic"]).await, NONE);
+
+    // A 10,000-character group id is a group like any other.
+    let long = "c".repeat(10_000);
+    find_coordinator(&mut conn, &long).await;
+    let mut b = Member::new(&long);
+    assert_eq!(b.join(&mut conn, &["doomed-topic"]).await, NONE);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.owned.len() != 2 && Instant::now() < deadline {
+        assert_eq!(b.heartbeat(&mut conn, topic_id).await, NONE);
+    }
+    assert_eq!(b.owned.len(), 2);
+    let described = describe(&mut conn, 1, &long).await;
+    assert_eq!(described.groups[0].error_code, NONE);
+    assert_eq!(described.groups[0].members.len(), 1);
+    test.stop().await;
+}
