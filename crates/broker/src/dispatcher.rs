@@ -94,6 +94,9 @@ pub async fn dispatch(ctx: &BrokerContext, req: &RequestContext, body: RequestKi
         RequestKind::OffsetFetch(request) => Reply::Send(ResponseKind::OffsetFetch(
             handlers::offset_fetch::handle(ctx, req, request).await,
         )),
+        RequestKind::TxnOffsetCommit(request) => Reply::Send(ResponseKind::TxnOffsetCommit(
+            handlers::txn_offset_commit::handle(ctx, req, request).await,
+        )),
         RequestKind::FindCoordinator(request) => Reply::Send(ResponseKind::FindCoordinator(
             handlers::find_coordinator::handle(ctx, req, request).await,
         )),

@@ -80,6 +80,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     // The coordinator's marker writes (crates/broker/src/handlers/write_txn_markers.rs); v1
     // only, as in Kafka 4.x.
     ApiSupport::new(ApiKey::WriteTxnMarkers, 1, 1),
+    // Transactional offset commits (crates/broker/src/handlers/txn_offset_commit.rs): Kafka
+    // 4.x's range; v5 is v4's format.
+    ApiSupport::new(ApiKey::TxnOffsetCommit, 0, 5),
     ApiSupport::new(ApiKey::DescribeConfigs, 1, 4),
     ApiSupport::new(ApiKey::AlterConfigs, 0, 2),
     ApiSupport::new(ApiKey::DescribeLogDirs, 1, 4),

@@ -43,6 +43,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
 pub mod write_txn_markers;
 
 /// Everything a handler may need; built once in [`crate::Broker::start`] and shared as `Arc`.

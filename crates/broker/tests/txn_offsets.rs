@@ -1,0 +1,291 @@
+//! Transactional offset commits against an in-process broker, over kafka-protocol-encoded
+//! requests: TxnOffsetCommit stages offsets that OffsetFetch does not show (UNSTABLE_OFFSET_COMMIT
+//! with require_stable), a COMMIT marker written with WriteTxnMarkers on the group's
+//! `__consumer_offsets` partition makes them visible, an ABORT drops them, a stale producer
+//! epoch is refused, and a restart replays a committed and a still-open transaction.
+
+mod admin_client;
+mod common;
+
+use std::time::{Duration, Instant};
+
+use admin_client::AdminConnection;
+use common::{start_broker, start_broker_in};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
+use kafka_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+const NONE: i16 = 0;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+const ILLEGAL_GENERATION: i16 = 22;
+const INVALID_GROUP_ID: i16 = 24;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const UNSTABLE_OFFSET_COMMIT: i16 = 88;
+
+const GROUP: &str = "txn-group";
+const TOPIC: &str = "input";
+/// `offsets.topic.num.partitions` in `ServerConfig::for_tests`.
+const OFFSETS_PARTITIONS: i32 = 4;
+
+fn s(value: &str) -> StrBytes {
+    StrBytes::from_string(value.to_string())
+}
+
+fn retriable(code: i16) -> bool {
+    code == COORDINATOR_LOAD_IN_PROGRESS || code == COORDINATOR_NOT_AVAILABLE
+}
+
+/// FindCoordinator until it names a node (the first call creates `__consumer_offsets`).
+async fn find_coordinator(conn: &mut AdminConnection) {
+    let request = FindCoordinatorRequest::default()
+        .with_key(s(GROUP))
+        .with_key_type(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response: FindCoordinatorResponse =
+            conn.call(ApiKey::FindCoordinator, 3, &request).await;
+        if response.error_code == NONE {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no coordinator: {}",
+            response.error_code
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn txn_commit_request(
+    producer_id: i64,
+    producer_epoch: i16,
+    offsets: &[(i32, i64)],
+) -> TxnOffsetCommitRequest {
+    TxnOffsetCommitRequest::default()
+        .with_transactional_id(TransactionalId(s("tx")))
+        .with_group_id(GroupId(s(GROUP)))
+        .with_producer_id(ProducerId(producer_id))
+        .with_producer_epoch(producer_epoch)
+        .with_generation_id(-1)
+        .with_member_id(s(""))
+        .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+            .with_name(TopicName(s(TOPIC)))
+            .with_partitions(
+                offsets
+                    .iter()
+                    .map(|&(partition, offset)| {
+                        TxnOffsetCommitRequestPartition::default()
+                            .with_partition_index(partition)
+                            .with_committed_offset(offset)
+                            .with_committed_leader_epoch(-1)
+                            .with_committed_metadata(Some(s("txn")))
+                    })
+                    .collect(),
+            )])
+}
+
+/// TxnOffsetCommit v3, retried while the shard loads; the per-partition error codes.
+async fn txn_commit(conn: &mut AdminConnection, request: &TxnOffsetCommitRequest) -> Vec<i16> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response: TxnOffsetCommitResponse =
+            conn.call(ApiKey::TxnOffsetCommit, 3, request).await;
+        let codes: Vec<i16> = response.topics[0]
+            .partitions
+            .iter()
+            .map(|p| p.error_code)
+            .collect();
+        if !codes.iter().any(|&c| retriable(c)) || Instant::now() > deadline {
+            return codes;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// OffsetFetch v7 (one group) of one partition: (partition error, committed offset).
+async fn fetch_v7(conn: &mut AdminConnection, partition: i32, require_stable: bool) -> (i16, i64) {
+    let request = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s(GROUP)))
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(TopicName(s(TOPIC)))
+            .with_partition_indexes(vec![partition])]))
+        .with_require_stable(require_stable);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response: OffsetFetchResponse = conn.call(ApiKey::OffsetFetch, 7, &request).await;
+        if retriable(response.error_code) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        assert_eq!(response.error_code, NONE);
+        let p = &response.topics[0].partitions[0];
+        return (p.error_code, p.committed_offset);
+    }
+}
+
+/// OffsetFetch v8 (batched groups) of one partition: (partition error, committed offset).
+async fn fetch_v8(conn: &mut AdminConnection, partition: i32, require_stable: bool) -> (i16, i64) {
+    let request = OffsetFetchRequest::default()
+        .with_groups(vec![OffsetFetchRequestGroup::default()
+            .with_group_id(GroupId(s(GROUP)))
+            .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                .with_name(TopicName(s(TOPIC)))
+                .with_partition_indexes(vec![partition])]))])
+        .with_require_stable(require_stable);
+    let response: OffsetFetchResponse = conn.call(ApiKey::OffsetFetch, 8, &request).await;
+    let group = &response.groups[0];
+    assert_eq!(group.error_code, NONE);
+    let p = &group.topics[0].partitions[0];
+    (p.error_code, p.committed_offset)
+}
+
+/// WriteTxnMarkers for `producer_id` on the group's `__consumer_offsets` partition.
+async fn write_marker(
+    conn: &mut AdminConnection,
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+) -> i16 {
+    let partition = fjord_coordinator::partitioner::partition_for(GROUP, OFFSETS_PARTITIONS);
+    let request =
+        WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(producer_epoch)
+            .with_transaction_result(commit)
+            .with_coordinator_epoch(0)
+            .with_topics(vec![WritableTxnMarkerTopic::default()
+                .with_name(TopicName(s("__consumer_offsets")))
+                .with_partition_indexes(vec![partition])])]);
+    let response: WriteTxnMarkersResponse = conn.call(ApiKey::WriteTxnMarkers, 1, &request).await;
+    response.markers[0].topics[0].partitions[0].error_code
+}
+
+#[tokio::test]
+async fn pending_until_commit_marker_dropped_on_abort() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+
+    // Staged, not visible: the last committed (none) without require_stable, UNSTABLE with it.
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(1_000, 0, &[(0, 42)])).await,
+        vec![NONE]
+    );
+    assert_eq!(fetch_v7(&mut conn, 0, false).await, (NONE, -1));
+    assert_eq!(
+        fetch_v7(&mut conn, 0, true).await,
+        (UNSTABLE_OFFSET_COMMIT, -1)
+    );
+    assert_eq!(
+        fetch_v8(&mut conn, 0, true).await,
+        (UNSTABLE_OFFSET_COMMIT, -1)
+    );
+    assert_eq!(fetch_v8(&mut conn, 0, false).await, (NONE, -1));
+
+    // The commit marker makes them the group's offsets.
+    assert_eq!(write_marker(&mut conn, 1_000, 0, true).await, NONE);
+    assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 42));
+    assert_eq!(fetch_v8(&mut conn, 0, true).await, (NONE, 42));
+
+    // An aborted transaction leaves the committed offset as it was.
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(1_001, 0, &[(0, 99), (1, 7)])).await,
+        vec![NONE, NONE]
+    );
+    assert_eq!(fetch_v7(&mut conn, 0, false).await, (NONE, 42));
+    assert_eq!(
+        fetch_v7(&mut conn, 1, true).await,
+        (UNSTABLE_OFFSET_COMMIT, -1)
+    );
+    assert_eq!(write_marker(&mut conn, 1_001, 0, false).await, NONE);
+    assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 42));
+    assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, -1));
+
+    // A newer epoch of the producer fences the older one on __consumer_offsets.
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(1_000, 1, &[(2, 5)])).await,
+        vec![NONE]
+    );
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(1_000, 0, &[(2, 6)])).await,
+        vec![INVALID_PRODUCER_EPOCH]
+    );
+    assert_eq!(write_marker(&mut conn, 1_000, 1, true).await, NONE);
+    assert_eq!(fetch_v7(&mut conn, 2, true).await, (NONE, 5));
+
+    // Group-level refusals land on every partition.
+    let mut member = txn_commit_request(1_002, 0, &[(0, 1), (1, 1)]);
+    member.group_id = GroupId(s("unknown-group-with-generation"));
+    member.generation_id = 4;
+    member.member_id = s("m");
+    assert_eq!(
+        txn_commit(&mut conn, &member).await,
+        vec![ILLEGAL_GENERATION, ILLEGAL_GENERATION]
+    );
+    member.group_id = GroupId(s(""));
+    assert_eq!(
+        txn_commit(&mut conn, &member).await,
+        vec![INVALID_GROUP_ID, INVALID_GROUP_ID]
+    );
+    drop(conn);
+    test.stop().await;
+}
+
+#[tokio::test]
+async fn restart_replays_committed_and_open_transactions() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(2_000, 0, &[(0, 100)])).await,
+        vec![NONE]
+    );
+    assert_eq!(write_marker(&mut conn, 2_000, 0, true).await, NONE);
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(2_001, 0, &[(1, 200)])).await,
+        vec![NONE]
+    );
+    assert_eq!(
+        txn_commit(&mut conn, &txn_commit_request(2_002, 0, &[(2, 300)])).await,
+        vec![NONE]
+    );
+    drop(conn);
+
+    let dir = test.stop().await;
+    let test = start_broker_in(dir, |_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+    assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 100));
+    // Still open after the restart: pending, not visible.
+    assert_eq!(
+        fetch_v7(&mut conn, 1, true).await,
+        (UNSTABLE_OFFSET_COMMIT, -1)
+    );
+    assert_eq!(fetch_v7(&mut conn, 1, false).await, (NONE, -1));
+    // Their markers, written after the restart, complete what the replay staged.
+    assert_eq!(write_marker(&mut conn, 2_001, 0, true).await, NONE);
+    assert_eq!(write_marker(&mut conn, 2_002, 0, false).await, NONE);
+    assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, 200));
+    assert_eq!(fetch_v7(&mut conn, 2, true).await, (NONE, -1));
+    drop(conn);
+
+    // And once more: the markers themselves replay.
+    let dir = test.stop().await;
+    let test = start_broker_in(dir, |_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+    assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 100));
+    assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, 200));
+    assert_eq!(fetch_v7(&mut conn, 2, true).await, (NONE, -1));
+    drop(conn);
+    test.stop().await;
+}
