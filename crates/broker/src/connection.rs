@@ -3,15 +3,22 @@
 //!
 //! Two futures share the connection's task:
 //! - the *reader* reads frames, checks each declared size against `socket.request.max.bytes`
-//!   before growing its buffer (and then grows it only as bytes actually arrive), decodes the
-//!   header and body, and queues the request. It reads ahead of the handler so pipelined
-//!   requests (librdkafka keeps up to 5 in flight) are decoded while earlier ones run, within a
-//!   byte budget per connection ([`READ_AHEAD_BYTES`]): Kafka holds one request per connection,
-//!   fjord a few, never several 100 MiB frames.
+//!   before growing its buffer, decodes the header and body, and queues the request. Reads go
+//!   into the spare capacity of one `BytesMut` (`read_buf`: nothing is zero-filled first); once
+//!   a frame's share of the read-ahead budget is granted, the buffer is reserved for the whole
+//!   frame at once, so a large produce request is not regrown and moved chunk by chunk (only a
+//!   frame larger than the whole budget still grows with the bytes that actually arrive). It
+//!   reads ahead of the handler so pipelined requests (librdkafka keeps up to 5 in flight) are
+//!   decoded while earlier ones run, within a byte budget per connection
+//!   ([`READ_AHEAD_BYTES`]): Kafka holds one request per connection, fjord a few, never several
+//!   100 MiB frames.
 //! - the *processor* takes queued requests one at a time, runs the handler, and writes the
 //!   response. Handling is sequential on purpose: Kafka handles one request per connection at a
 //!   time, and clients rely on that (an idempotent producer's pipelined produce requests must be
-//!   appended in the order sent), so responses are in request order by construction.
+//!   appended in the order sent), so responses are in request order by construction. Each
+//!   response is a [`ResponseFrame`] (a Fetch response's record bytes are pieces of their own,
+//!   never copied into the frame) written with `write_all_buf`: small responses coalesce in the
+//!   write buffer, large ones go to the socket as one vectored write of their pieces.
 //!
 //! The connection closes, after answering what was queued before the cause, on: end of stream,
 //! a frame that is too large, negative, truncated or undecodable, an API or version fjord does
@@ -25,8 +32,8 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use fjord_protocol::kafka_protocol::messages::{ApiKey, RequestHeader, ResponseKind};
-use fjord_protocol::{check_frame_len, decode_request, encode_response, DecodeError, Decoded};
-use fjord_protocol::{DecodedRequest, FRAME_LEN_BYTES};
+use fjord_protocol::{check_frame_len, decode_request, encode_response_frame, DecodeError};
+use fjord_protocol::{Decoded, DecodedRequest, ResponseFrame, FRAME_LEN_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -236,8 +243,19 @@ async fn read_frame(
         .await
         .map_err(|_closed| CloseReason::Shutdown)?;
     let total = FRAME_LEN_BYTES + len;
+    let reserved_whole = len <= READ_AHEAD_BYTES;
+    if reserved_whole {
+        // The budget now covers the whole frame: reserve it in one go (Kafka allocates the
+        // declared size too), so the reads below land in place.
+        buf.reserve(total.saturating_sub(buf.len()));
+    }
     while buf.len() < total {
-        let chunk = (total - buf.len()).clamp(MIN_READ_BYTES, READ_CHUNK_BYTES);
+        let chunk = if reserved_whole {
+            // Already reserved: asking for more would reallocate and move the frame.
+            total - buf.len()
+        } else {
+            (total - buf.len()).clamp(MIN_READ_BYTES, READ_CHUNK_BYTES)
+        };
         if read_more(socket, buf, chunk)
             .await
             .map_err(CloseReason::Io)?
@@ -282,13 +300,16 @@ async fn process_requests(
                     ResponseKind::ApiVersions(api_versions::unsupported_version_response(ctx));
                 // KIP-511: the fallback body is v0, whatever version was asked for.
                 Some(
-                    encode_response(ApiKey::ApiVersions, 0, header.correlation_id, &body)
+                    encode_response_frame(ApiKey::ApiVersions, 0, header.correlation_id, &body)
                         .map_err(|err| CloseReason::Handler(error_chain(&err)))?,
                 )
             }
         };
         if let Some(frame) = frame {
-            out.write_all(&frame).await.map_err(CloseReason::Io)?;
+            let mut frame = frame.into_buf();
+            out.write_all_buf(&mut frame)
+                .await
+                .map_err(CloseReason::Io)?;
         }
         in_flight.fetch_sub(1, Ordering::SeqCst);
         // Coalesce the responses to pipelined requests into one write.
@@ -306,7 +327,7 @@ async fn handle_request(
     peer: SocketAddr,
     ctx: &BrokerContext,
     settings: &ConnectionSettings,
-) -> Result<Option<Bytes>, CloseReason> {
+) -> Result<Option<ResponseFrame>, CloseReason> {
     let req = RequestContext {
         api_key: request.api_key,
         api_version: request.api_version(),
@@ -317,7 +338,7 @@ async fn handle_request(
     };
     match dispatch(ctx, &req, request.body).await {
         Reply::Send(body) => {
-            encode_response(req.api_key, req.api_version, req.correlation_id, &body)
+            encode_response_frame(req.api_key, req.api_version, req.correlation_id, &body)
                 .map(Some)
                 .map_err(|err| CloseReason::Handler(error_chain(&err)))
         }
