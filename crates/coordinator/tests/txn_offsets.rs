@@ -274,3 +274,25 @@ fn expiry_keeps_partitions_and_groups_with_open_transactions() {
         .is_empty());
     assert!(only_pending.group(GROUP).is_some());
 }
+
+#[test]
+fn offset_delete_of_a_pending_partition_writes_a_tombstone_and_drops_it() {
+    let mut c = coordinator();
+    stage(&mut c, PRODUCER, 3, 42);
+    let (results, records) = c
+        .delete_offsets(GROUP, &[("t".to_string(), 3)])
+        .expect("deleted");
+    assert_eq!(results[0].error, None);
+    assert_eq!(
+        records,
+        vec![CoordinatorRecord::OffsetCommit {
+            group_id: GROUP.into(),
+            topic: "t".into(),
+            partition: 3,
+            value: None,
+        }]
+    );
+    assert!(!c.has_pending_txn_offset(GROUP, "t", 3));
+    assert_eq!(c.complete_transaction(PRODUCER, true, 0), 0);
+    assert_eq!(visible(&c, 3), -1);
+}
