@@ -211,4 +211,37 @@ mod tests {
         assert_eq!(decoded, records);
         assert!(bytes.is_empty(), "exactly one batch");
     }
+
+    #[test]
+    fn a_txn_offset_commit_is_one_transactional_batch_without_sequence() {
+        let records = vec![CoordinatorRecord::OffsetCommit {
+            group_id: "g".into(),
+            topic: "t".into(),
+            partition: 0,
+            value: Some(OffsetCommitValue {
+                offset: 42,
+                leader_epoch: -1,
+                metadata: String::new(),
+                commit_timestamp_ms: 7,
+                expire_timestamp_ms: None,
+            }),
+        }];
+        let txn = TxnProducer {
+            producer_id: 4_000,
+            producer_epoch: 3,
+        };
+        let bytes = encode_batch_for(&records, 7, Some(txn));
+        let header = BatchHeader::parse(&bytes).expect("a batch header");
+        assert!(header.is_transactional());
+        assert!(!header.is_control());
+        assert_eq!(header.producer_id, 4_000);
+        assert_eq!(header.producer_epoch, 3);
+        assert_eq!(
+            header.base_sequence, -1,
+            "the log's sequence checks skip it"
+        );
+        let plain = BatchHeader::parse(&encode_batch(&records, 7)).expect("a batch header");
+        assert!(!plain.is_transactional());
+        assert!(!plain.has_producer_id());
+    }
 }
