@@ -10,7 +10,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use admin_client::AdminConnection;
+use bytes::Bytes;
 use common::{start_broker, start_broker_in};
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
@@ -28,6 +31,9 @@ const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 const ILLEGAL_GENERATION: i16 = 22;
 const INVALID_GROUP_ID: i16 = 24;
+const UNKNOWN_MEMBER_ID: i16 = 25;
+const FENCED_INSTANCE_ID: i16 = 82;
+const MEMBER_ID_REQUIRED: i16 = 79;
 const INVALID_PRODUCER_EPOCH: i16 = 47;
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 
@@ -148,6 +154,70 @@ async fn fetch_v8(conn: &mut AdminConnection, partition: i32, require_stable: bo
     (p.error_code, p.committed_offset)
 }
 
+/// The group's `__consumer_offsets` partition.
+fn offsets_partition() -> i32 {
+    fjord_coordinator::partitioner::partition_for(GROUP, OFFSETS_PARTITIONS)
+}
+
+/// ListOffsets latest of the group's `__consumer_offsets` partition at `isolation_level`.
+async fn offsets_topic_end(conn: &mut AdminConnection, isolation_level: i8) -> i64 {
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_isolation_level(isolation_level)
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(s("__consumer_offsets")))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(offsets_partition())
+                .with_timestamp(-1)])]);
+    let response: ListOffsetsResponse = conn.call(ApiKey::ListOffsets, 5, &request).await;
+    let p = &response.topics[0].partitions[0];
+    assert_eq!(p.error_code, NONE);
+    p.offset
+}
+
+/// JoinGroup (v5, with the KIP-394 round trip) and SyncGroup of a single classic member,
+/// optionally static; (member id, generation).
+async fn join_and_sync(conn: &mut AdminConnection, instance_id: Option<&str>) -> (String, i32) {
+    let mut request = JoinGroupRequest::default()
+        .with_group_id(GroupId(s(GROUP)))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_member_id(s(""))
+        .with_group_instance_id(instance_id.map(s))
+        .with_protocol_type(s("consumer"))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(s("range"))
+            .with_metadata(Bytes::from_static(b"meta"))]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let joined = loop {
+        let response: JoinGroupResponse = conn.call(ApiKey::JoinGroup, 5, &request).await;
+        if response.error_code == MEMBER_ID_REQUIRED {
+            request.member_id = response.member_id.clone();
+            continue;
+        }
+        if retriable(response.error_code) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        break response;
+    };
+    assert_eq!(joined.error_code, NONE);
+    let member_id = joined.member_id.to_string();
+    let sync = SyncGroupRequest::default()
+        .with_group_id(GroupId(s(GROUP)))
+        .with_member_id(s(&member_id))
+        .with_group_instance_id(instance_id.map(s))
+        .with_generation_id(joined.generation_id)
+        .with_assignments(vec![
+            kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(s(&member_id))
+                .with_assignment(Bytes::from_static(b"assignment")),
+        ]);
+    let synced: SyncGroupResponse = conn.call(ApiKey::SyncGroup, 3, &sync).await;
+    assert_eq!(synced.error_code, NONE);
+    (member_id, joined.generation_id)
+}
+
 /// WriteTxnMarkers for `producer_id` on the group's `__consumer_offsets` partition.
 async fn write_marker(
     conn: &mut AdminConnection,
@@ -155,7 +225,7 @@ async fn write_marker(
     producer_epoch: i16,
     commit: bool,
 ) -> i16 {
-    let partition = fjord_coordinator::partitioner::partition_for(GROUP, OFFSETS_PARTITIONS);
+    let partition = offsets_partition();
     let request =
         WriteTxnMarkersRequest::default().with_markers(vec![WritableTxnMarker::default()
             .with_producer_id(ProducerId(producer_id))
@@ -286,6 +356,61 @@ async fn restart_replays_committed_and_open_transactions() {
     assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 100));
     assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, 200));
     assert_eq!(fetch_v7(&mut conn, 2, true).await, (NONE, -1));
+    drop(conn);
+    test.stop().await;
+}
+
+#[tokio::test]
+async fn member_fencing_and_the_last_stable_offset_of_the_offsets_topic() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+    let (member_id, generation) = join_and_sync(&mut conn, Some("instance-1")).await;
+
+    // KIP-447: the member's own commit passes; a wrong generation, an unknown member or a
+    // fenced instance id is refused on every partition.
+    let mut request = txn_commit_request(3_000, 0, &[(0, 10)]);
+    request.member_id = s(&member_id);
+    request.generation_id = generation;
+    request.group_instance_id = Some(s("instance-1"));
+    assert_eq!(txn_commit(&mut conn, &request).await, vec![NONE]);
+    let mut stale = request.clone();
+    stale.generation_id = generation + 1;
+    assert_eq!(
+        txn_commit(&mut conn, &stale).await,
+        vec![ILLEGAL_GENERATION]
+    );
+    let mut unknown = request.clone();
+    unknown.member_id = s("someone-else");
+    unknown.group_instance_id = None;
+    assert_eq!(
+        txn_commit(&mut conn, &unknown).await,
+        vec![UNKNOWN_MEMBER_ID]
+    );
+    let mut fenced = request.clone();
+    fenced.member_id = s("someone-else");
+    assert_eq!(
+        txn_commit(&mut conn, &fenced).await,
+        vec![FENCED_INSTANCE_ID]
+    );
+    // Without member fields (v0-2 clients) the commit is accepted while the group is Stable.
+    let anonymous = txn_commit_request(3_000, 0, &[(1, 11)]);
+    let response: TxnOffsetCommitResponse = conn.call(ApiKey::TxnOffsetCommit, 2, &anonymous).await;
+    assert_eq!(response.topics[0].partitions[0].error_code, NONE);
+
+    // The open transaction holds the offsets topic's last stable offset back; its marker
+    // releases it.
+    let high_watermark = offsets_topic_end(&mut conn, 0).await;
+    let last_stable = offsets_topic_end(&mut conn, 1).await;
+    assert!(
+        last_stable < high_watermark,
+        "{last_stable} < {high_watermark}"
+    );
+    assert_eq!(write_marker(&mut conn, 3_000, 0, true).await, NONE);
+    let high_watermark = offsets_topic_end(&mut conn, 0).await;
+    assert_eq!(offsets_topic_end(&mut conn, 1).await, high_watermark);
+    assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 10));
+    assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, 11));
     drop(conn);
     test.stop().await;
 }
