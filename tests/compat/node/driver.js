@@ -17,6 +17,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 const scenarios = require('./scenarios')
 const { groupMember } = require('./group')
 const { Unsupported } = require('./support')
+const { roles: txnRoles, runRole } = require('./transactions')
 
 const EXIT = { passed: 0, failed: 1, usage: 2, unsupported: 3 }
 // Every scenario finishes within 60 s (SCENARIOS.md).
@@ -36,7 +37,8 @@ async function main(argv) {
     // Not a scenario: a long-running group member the harness drives (group.js).
     return groupMember(process.env)
   }
-  const run = scenarios[name]
+  // The transaction roles print events that the harness checks (transactions.js).
+  const run = scenarios[name] || (txnRoles[name] && (ctx => runRole(name, ctx)))
   if (!run) {
     console.error(`unknown scenario ${name} (known: ${Object.keys(scenarios).join(', ')})`)
     return EXIT.usage
