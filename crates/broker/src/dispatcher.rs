@@ -43,6 +43,26 @@ pub async fn dispatch(ctx: &BrokerContext, req: &RequestContext, body: RequestKi
         RequestKind::InitProducerId(request) => Reply::Send(ResponseKind::InitProducerId(
             handlers::init_producer_id::handle(ctx, req, request).await,
         )),
+        RequestKind::AddPartitionsToTxn(request) => Reply::Send(ResponseKind::AddPartitionsToTxn(
+            handlers::add_partitions_to_txn::handle(ctx, req, request).await,
+        )),
+        RequestKind::AddOffsetsToTxn(request) => Reply::Send(ResponseKind::AddOffsetsToTxn(
+            handlers::add_offsets_to_txn::handle(ctx, req, request).await,
+        )),
+        RequestKind::EndTxn(request) => Reply::Send(ResponseKind::EndTxn(
+            handlers::end_txn::handle(ctx, req, request).await,
+        )),
+        RequestKind::DescribeProducers(request) => Reply::Send(ResponseKind::DescribeProducers(
+            handlers::describe_producers::handle(ctx, req, request).await,
+        )),
+        RequestKind::DescribeTransactions(request) => {
+            Reply::Send(ResponseKind::DescribeTransactions(
+                handlers::describe_transactions::handle(ctx, req, request).await,
+            ))
+        }
+        RequestKind::ListTransactions(request) => Reply::Send(ResponseKind::ListTransactions(
+            handlers::list_transactions::handle(ctx, req, request).await,
+        )),
         RequestKind::WriteTxnMarkers(request) => Reply::Send(ResponseKind::WriteTxnMarkers(
             handlers::write_txn_markers::handle(ctx, req, request).await,
         )),

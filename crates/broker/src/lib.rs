@@ -9,12 +9,14 @@
 
 mod connection;
 pub mod coordinator_host;
+pub mod coordinator_log;
 pub mod dispatcher;
 mod error;
 pub mod group;
 pub mod handlers;
 pub mod replica;
 mod server;
+pub mod txn;
 pub mod txn_markers;
 
 use std::net::SocketAddr;
@@ -65,12 +67,18 @@ impl Broker {
             Arc::clone(&controller),
             Arc::clone(&replica_manager),
         );
+        let txns = txn::TxnRuntime::start(
+            txn::TxnRuntimeConfig::from(&config),
+            Arc::clone(&controller),
+            Arc::clone(&replica_manager),
+        );
         let ctx = Arc::new(BrokerContext {
             config,
             advertised,
             controller,
             replica_manager,
             groups,
+            txns,
         });
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -111,6 +119,8 @@ impl Broker {
         self.shutdown.cancel();
         // Parked JoinGroup/SyncGroup requests answer COORDINATOR_NOT_AVAILABLE now.
         self.ctx.groups.shutdown().await;
+        // Transaction timers and marker deliveries stop; a restart re-drives the markers.
+        self.ctx.txns.shutdown().await;
         // Parked fetches and acks=all produces answer now instead of at their timeout.
         self.ctx.replica_manager.shutdown().await;
         self.tasks.close();

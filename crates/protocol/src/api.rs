@@ -77,6 +77,10 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::DeleteRecords, 0, 2),
     ApiSupport::new(ApiKey::InitProducerId, 0, 5),
     ApiSupport::new(ApiKey::OffsetForLeaderEpoch, 2, 4),
+    // The transaction coordinator (crates/broker/src/txn), Kafka 4.x's ranges.
+    ApiSupport::new(ApiKey::AddPartitionsToTxn, 0, 5),
+    ApiSupport::new(ApiKey::AddOffsetsToTxn, 0, 4),
+    ApiSupport::new(ApiKey::EndTxn, 0, 5),
     // The coordinator's marker writes (crates/broker/src/handlers/write_txn_markers.rs); v1
     // only, as in Kafka 4.x.
     ApiSupport::new(ApiKey::WriteTxnMarkers, 1, 1),
@@ -91,6 +95,10 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     ApiSupport::new(ApiKey::IncrementalAlterConfigs, 0, 1),
     ApiSupport::new(ApiKey::OffsetDelete, 0, 0),
     ApiSupport::new(ApiKey::DescribeCluster, 0, 2),
+    ApiSupport::new(ApiKey::DescribeProducers, 0, 0),
+    ApiSupport::new(ApiKey::DescribeTransactions, 0, 0),
+    // v2 (KIP-1152's transactional id pattern) is not served.
+    ApiSupport::new(ApiKey::ListTransactions, 0, 1),
     // KIP-848 consumer protocol (crates/broker/src/group), Kafka 4.x's ranges.
     ApiSupport::new(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     ApiSupport::new(ApiKey::ConsumerGroupDescribe, 0, 1),

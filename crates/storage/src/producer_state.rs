@@ -126,6 +126,11 @@ impl ProducerStateManager {
         self.producers.get(&producer_id)
     }
 
+    /// Every producer, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (i64, &ProducerEntry)> {
+        self.producers.iter().map(|(id, entry)| (*id, entry))
+    }
+
     /// Validates a batch a producer sent. `pending` holds the state updates of earlier batches
     /// of the same append call, so that a multi-batch append is checked as a whole.
     pub(crate) fn check(

@@ -5,9 +5,10 @@
 //! - GROUP (0): the leader of the group's `__consumer_offsets` partition, created on first
 //!   use (COORDINATOR_NOT_AVAILABLE while that is not possible), with the endpoint of the
 //!   listener the request came in on.
-//! - TRANSACTION (1): COORDINATOR_NOT_AVAILABLE until fjord has a transaction coordinator, the
-//!   answer InitProducerId gives too; SHARE (2) likewise until share groups exist. Any other
-//!   key type: INVALID_REQUEST, as in Kafka.
+//! - TRANSACTION (1): the leader of the transactional id's `__transaction_state` partition,
+//!   created on first use the same way.
+//! - SHARE (2): COORDINATOR_NOT_AVAILABLE until share groups exist. Any other key type:
+//!   INVALID_REQUEST, as in Kafka.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -57,17 +58,23 @@ async fn find(
             .with_error_code(error.code())
             .with_error_message(Some(StrBytes::from_static_str(error_message(error))))
     };
-    match key_type {
-        KEY_TYPE_GROUP => {}
-        KEY_TYPE_TRANSACTION | KEY_TYPE_SHARE => {
-            return failed(ResponseError::CoordinatorNotAvailable)
-        }
+    let found = match key_type {
+        KEY_TYPE_GROUP => ctx
+            .groups
+            .coordinator_node(key)
+            .await
+            .map_err(|e| e.error_code()),
+        KEY_TYPE_TRANSACTION => ctx
+            .txns
+            .coordinator_node(key)
+            .await
+            .map_err(|e| e.error_code()),
+        KEY_TYPE_SHARE => return failed(ResponseError::CoordinatorNotAvailable),
         _ => return failed(ResponseError::InvalidRequest),
-    }
-    let node_id = match ctx.groups.coordinator_node(key).await {
+    };
+    let node_id = match found {
         Ok(node_id) => node_id,
-        Err(e) => {
-            let code = e.error_code();
+        Err(code) => {
             return Coordinator::default()
                 .with_key(key.clone())
                 .with_node_id(BrokerId(-1))

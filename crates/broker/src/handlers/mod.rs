@@ -13,6 +13,8 @@ use std::sync::Arc;
 use fjord_config::{Listener, ServerConfig};
 use kafka_protocol::messages::ApiKey;
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod consumer_group_describe;
@@ -26,7 +28,10 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_producers;
 pub mod describe_topic_partitions;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -36,6 +41,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -58,6 +64,8 @@ pub struct BrokerContext {
     pub replica_manager: Arc<crate::replica::ReplicaManager>,
     /// The group coordinator runtime: one shard per `__consumer_offsets` partition led here.
     pub groups: Arc<crate::group::GroupRuntime>,
+    /// The transaction coordinator runtime: one shard per `__transaction_state` partition.
+    pub txns: Arc<crate::txn::TxnRuntime>,
 }
 
 /// Per-request facts, taken from the request header and the connection.

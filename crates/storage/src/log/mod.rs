@@ -320,6 +320,18 @@ impl PartitionLog {
         self.writer.lock().producers.entry(producer_id).cloned()
     }
 
+    /// Every producer this partition remembers, by producer id (DescribeProducers).
+    pub fn producer_entries(&self) -> Vec<(i64, crate::producer_state::ProducerEntry)> {
+        let writer = self.writer.lock();
+        let mut entries: Vec<_> = writer
+            .producers
+            .entries()
+            .map(|(id, entry)| (id, entry.clone()))
+            .collect();
+        entries.sort_by_key(|(id, _)| *id);
+        entries
+    }
+
     /// Refuses every further write (the partition is being deleted).
     pub(crate) fn mark_deleted(&self) {
         let _writer = self.writer.lock();
