@@ -74,9 +74,12 @@ def check_fenced(events: list[dict]) -> None:
     assert fenced, "the first producer was never fenced"
     error = fenced[0]["error"]
     # The names clients give it: ProducerFencedException, PRODUCER_FENCED, _FENCED,
-    # INVALID_PRODUCER_EPOCH (what Kafka answers a produce with the old epoch).
+    # INVALID_PRODUCER_EPOCH (what Kafka answers a produce with the old epoch; sarama's text for
+    # it is "Producer attempted an operation with an old epoch").
     words = error.lower().replace("_", "")
-    assert "fenced" in words or "producerepoch" in words, f"the first producer failed with {error!r}, not fencing"
+    assert any(w in words for w in ("fenced", "producerepoch", "old epoch")), (
+        f"the first producer failed with {error!r}, not fencing"
+    )
     committed = [v for e in events_of(events, "txn-committed") for v in e["values"]]
     assert committed == SURVIVOR_VALUES, f"the second producer committed {committed}, expected {SURVIVOR_VALUES}"
 
