@@ -242,7 +242,8 @@ func saramaTxnConsumeTransformProduce(c *scenarioCtx) error {
 	defer cancel()
 	handler := saramaTxnHandler{env: env, producer: producer, mu: &sync.Mutex{}}
 	for ctx.Err() == nil {
-		if err := group.Consume(ctx, []string{env.input}, handler); err != nil && !errors.Is(err, sarama.ErrClosedConsumerGroup) {
+		err := group.Consume(ctx, []string{env.input}, handler)
+		if err != nil && !errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return err
 		}
 	}

@@ -37,7 +37,11 @@ FJORD_XFAIL: str | None = None
 
 
 def lines() -> list[str]:
-    return [f"{WORDS[i % 8]} {WORDS[(i * 3) % 8].upper()} {WORDS[(i * 5 + 1) % 8]}, {WORDS[(i // 3) % 8]}" for i in range(LINE_COUNT)]
+    # Mixed case and punctuation: the application lower-cases and splits on non-word characters.
+    return [
+        f"{WORDS[i % 8]} {WORDS[(i * 3) % 8].upper()} {WORDS[(i * 5 + 1) % 8]}, {WORDS[(i // 3) % 8]}"
+        for i in range(LINE_COUNT)
+    ]
 
 
 def expected_counts() -> Counter:
@@ -131,7 +135,8 @@ def test_streams_eos(ctx, record_property, request):
             assert first.alive(), f"the application exited\n{first.tail()}"
             time.sleep(0.1)
         first.kill()
-        print(f"killed after {len(read_counts(ctx.bootstrap, output_topic))} committed updates; all lines sent: {sent.is_set()}")
+        committed_at_kill = len(read_counts(ctx.bootstrap, output_topic))
+        print(f"killed after {committed_at_kill} committed updates; all lines sent: {sent.is_set()}")
         second = start("b")
         feeder.join()
         total = sum(expected_counts().values())

@@ -19,12 +19,11 @@ import random
 import threading
 import time
 
+import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 import txn_checks as txn
 from test_transactions import broker_supports_transactions, create_topics
-
-import pytest
 
 PARTITIONS = 2
 RECORDS_PER_TXN = 4
@@ -47,6 +46,8 @@ class TxnLog:
         self.outcomes: dict[int, str] = {}
         self.values: dict[int, list[str]] = {}
         self.errors: list[str] = []
+        # Transaction number -> delivery reports that failed (a commit must not return then).
+        self.failed_deliveries: dict[int, list[str]] = {}
 
     def summary(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -100,6 +101,14 @@ def _retrying(call, what: str, log: TxnLog) -> None:
 
 def produce_transactions(bootstrap: str, topic: str, transactional_id: str, stop: threading.Event, log: TxnLog):
     producer = _producer(bootstrap, transactional_id, log)
+
+    def on_delivery(txn_number: int):
+        def report(err, _msg):
+            if err is not None:
+                log.failed_deliveries.setdefault(txn_number, []).append(err.name())
+
+        return report
+
     n = 0
     while not stop.is_set():
         values = [f"t{n}-{j}" for j in range(RECORDS_PER_TXN)]
@@ -109,7 +118,7 @@ def produce_transactions(bootstrap: str, topic: str, transactional_id: str, stop
         try:
             producer.begin_transaction()
             for j, v in enumerate(values):
-                producer.produce(topic, value=v.encode(), partition=j % PARTITIONS)
+                producer.produce(topic, value=v.encode(), partition=j % PARTITIONS, on_delivery=on_delivery(n))
             if abort:
                 # The aborted records must be in the log, so that there is something to hide.
                 if producer.flush(OP_TIMEOUT_S) != 0:
@@ -243,7 +252,10 @@ def test_txn_broker_kill(ctx, record_property):
     stop_consumer.set()
     consumer.join(timeout=30)
     summary = log.summary()
-    print(f"transactions {summary}, {len(final)} records committed, producer errors {log.errors[:10]}")
+    print(
+        f"transactions {summary}, {len(final)} records committed, producer errors {log.errors[:10]}, "
+        f"failed deliveries {log.failed_deliveries}"
+    )
     assert not consumer_errors, f"the read_committed consumer failed: {consumer_errors[:3]}"
     assert summary.get("committed", 0) >= 10 and summary.get("aborted", 0) >= 2, f"too little work to judge: {summary}"
     try:
@@ -253,5 +265,8 @@ def test_txn_broker_kill(ctx, record_property):
         in_log = set(txn.read_all(ctx.bootstrap, ctx.topic, PARTITIONS, "read_uncommitted", timeout_s=60))
         missing = [n for n, o in log.outcomes.items() if o == "committed" and not set(log.values[n]) <= set(final)]
         where = {n: sorted(set(log.values[n]) & in_log) for n in missing}
-        raise AssertionError(f"{e}\ncommitted transactions missing read_committed -> their records read_uncommitted: {where}") from e
+        raise AssertionError(
+            f"{e}\ncommitted transactions missing read_committed -> their records read_uncommitted: {where}; "
+            f"failed deliveries {log.failed_deliveries}"
+        ) from e
     print(f"txn-broker-kill: {time.monotonic() - started:.1f} s")

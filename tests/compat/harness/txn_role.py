@@ -59,7 +59,8 @@ class TxnRole:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in CLIENTS or argv[1] not in ROLES:
-        print(f"usage: txn_role.py CLIENT ROLE (CLIENT: {', '.join(CLIENTS)}; ROLE: {', '.join(ROLES)})", file=sys.stderr)
+        known = f"CLIENT: {', '.join(CLIENTS)}; ROLE: {', '.join(ROLES)}"
+        print(f"usage: txn_role.py CLIENT ROLE ({known})", file=sys.stderr)
         return 2
     if os.environ.get("DRIVER_DEBUG") == "1":
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)

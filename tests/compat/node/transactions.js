@@ -158,7 +158,9 @@ async function consumeTransformProduce(ctx) {
           const last = chunk[chunk.length - 1].offset
           await txn.sendOffsets({
             consumerGroupId: group,
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] }],
+            topics: [
+              { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(last) + 1) }] },
+            ],
           })
           await txn.commit()
           resolveOffset(last)

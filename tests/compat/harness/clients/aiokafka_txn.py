@@ -62,7 +62,8 @@ async def _visibility(role) -> None:
     finally:
         await producer.stop()
         await plain.stop()
-    for isolation, expected in (("read_committed", txn.VIS_READ_COMMITTED), ("read_uncommitted", txn.VIS_READ_UNCOMMITTED)):
+    reads = (("read_committed", txn.VIS_READ_COMMITTED), ("read_uncommitted", txn.VIS_READ_UNCOMMITTED))
+    for isolation, expected in reads:
         role.emit("read", isolation=isolation, values=await _read(role, isolation, len(expected)))
 
 

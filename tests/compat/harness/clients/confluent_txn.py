@@ -69,7 +69,8 @@ def visibility(role) -> None:
             else:
                 producer.abort_transaction(30)
         role.emit(step, values=values)
-    for isolation, expected in (("read_committed", txn.VIS_READ_COMMITTED), ("read_uncommitted", txn.VIS_READ_UNCOMMITTED)):
+    reads = (("read_committed", txn.VIS_READ_COMMITTED), ("read_uncommitted", txn.VIS_READ_UNCOMMITTED))
+    for isolation, expected in reads:
         role.emit("read", isolation=isolation, values=_read(role, isolation, len(expected)))
 
 
