@@ -71,6 +71,7 @@ impl Broker {
             txn::TxnRuntimeConfig::from(&config),
             Arc::clone(&controller),
             Arc::clone(&replica_manager),
+            Arc::clone(&groups),
         );
         let ctx = Arc::new(BrokerContext {
             config,
@@ -117,10 +118,11 @@ impl Broker {
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         info!("broker shutting down");
         self.shutdown.cancel();
+        // Transaction timers and marker deliveries stop first (deliveries tell the group
+        // runtime about markers on __consumer_offsets); a restart re-drives the markers.
+        self.ctx.txns.shutdown().await;
         // Parked JoinGroup/SyncGroup requests answer COORDINATOR_NOT_AVAILABLE now.
         self.ctx.groups.shutdown().await;
-        // Transaction timers and marker deliveries stop; a restart re-drives the markers.
-        self.ctx.txns.shutdown().await;
         // Parked fetches and acks=all produces answer now instead of at their timeout.
         self.ctx.replica_manager.shutdown().await;
         self.tasks.close();

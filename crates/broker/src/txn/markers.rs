@@ -13,9 +13,11 @@
 //!   TRANSACTION_COORDINATOR_FENCED) means this coordinator is the stale one: the delivery
 //!   stops without completing, as Kafka's marker channel does.
 //!
+//! Each marker goes through [`crate::txn_markers::write_marker`], which also completes the
+//! producer's transactional offsets when the partition is one of `__consumer_offsets`.
+//!
 //! fjord has no multi-broker data replication yet (no follower fetcher, a single-node
-//! quorum): every partition is led by this node, so markers go straight to the replica
-//! manager. A partition led by another broker would need WriteTxnMarkers sent to that leader;
+//! quorum): every partition is led by this node, so markers are written locally. A partition led by another broker would need WriteTxnMarkers sent to that leader;
 //! until then such a marker is retried here (NOT_LEADER_OR_FOLLOWER) and never completes.
 
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use super::error::TxnRuntimeError;
 use super::shard::TxnShard;
 use crate::coordinator_host::HostError;
 use crate::replica::ReplicaError;
+use crate::txn_markers;
 
 /// Pause between attempts of a marker (or of its report) that failed retriably.
 pub const RETRY_BACKOFF: Duration = Duration::from_millis(200);
@@ -121,16 +124,16 @@ async fn write_one(
     tp: &TopicPartition,
     marker: TxnMarker,
 ) -> MarkerResult {
-    let written = shard
-        .replicas()
-        .write_txn_marker(
-            &tp.topic,
-            tp.partition,
-            markers.producer_id,
-            markers.producer_epoch,
-            marker,
-        )
-        .await;
+    let written = txn_markers::write_marker(
+        shard.replicas(),
+        shard.groups(),
+        &tp.topic,
+        tp.partition,
+        markers.producer_id,
+        markers.producer_epoch,
+        marker,
+    )
+    .await;
     let error = match written {
         Ok(_) => return MarkerResult::Written,
         Err(e) => e,

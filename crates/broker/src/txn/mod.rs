@@ -33,6 +33,7 @@ pub use error::TxnRuntimeError;
 pub use shard::TxnShard;
 
 use crate::coordinator_host::{CoordinatorHost, InternalTopic};
+use crate::group::GroupRuntime;
 use crate::replica::ReplicaManager;
 
 /// Settings of the runtime, from the server configuration.
@@ -77,10 +78,13 @@ pub struct TxnRuntime {
 
 impl TxnRuntime {
     /// Starts loading the partitions this node leads and following the metadata image.
+    /// `groups` learns of the markers written to `__consumer_offsets` partitions (the
+    /// transactional offsets they commit or drop).
     pub fn start(
         config: TxnRuntimeConfig,
         controller: Arc<Controller>,
         replicas: Arc<ReplicaManager>,
+        groups: Arc<GroupRuntime>,
     ) -> Arc<TxnRuntime> {
         let topic = InternalTopic {
             name: TRANSACTION_STATE_TOPIC,
@@ -112,6 +116,7 @@ impl TxnRuntime {
                     index,
                     partition,
                     Arc::clone(&shard_replicas),
+                    Arc::clone(&groups),
                     txn_config.clone(),
                     tick,
                 ))

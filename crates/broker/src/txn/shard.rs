@@ -35,6 +35,7 @@ use super::error::TxnRuntimeError;
 use super::markers;
 use crate::coordinator_host::{HostError, HostedShard};
 use crate::coordinator_log::{append_replicated, encode_batch, replay_partition};
+use crate::group::GroupRuntime;
 use crate::replica::{now_ms, Partition, ReplicaManager};
 
 /// A producer-id allocator as the pure coordinator takes it: a negative id means none.
@@ -45,6 +46,7 @@ pub struct TxnShard {
     partition_index: i32,
     partition: Arc<Partition>,
     replicas: Arc<ReplicaManager>,
+    groups: Arc<GroupRuntime>,
     config: TxnConfig,
     /// How often `poll` runs (`transaction.abort.timed.out.transaction.cleanup.interval.ms`).
     tick: Duration,
@@ -61,6 +63,7 @@ impl TxnShard {
         partition_index: i32,
         partition: Arc<Partition>,
         replicas: Arc<ReplicaManager>,
+        groups: Arc<GroupRuntime>,
         config: TxnConfig,
         tick: Duration,
     ) -> Self {
@@ -68,6 +71,7 @@ impl TxnShard {
             partition_index,
             partition,
             replicas,
+            groups,
             coordinator: tokio::sync::Mutex::new(TransactionCoordinator::new(config.clone())),
             config,
             tick,
@@ -89,6 +93,10 @@ impl TxnShard {
 
     pub(super) fn replicas(&self) -> &Arc<ReplicaManager> {
         &self.replicas
+    }
+
+    pub(super) fn groups(&self) -> &Arc<GroupRuntime> {
+        &self.groups
     }
 
     pub(super) fn stop_token(&self) -> &CancellationToken {
