@@ -16,7 +16,7 @@
 //!
 //! Mutations (offset reset, delete) live in `group_admin.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::{Buf, Bytes};
 use fjord_broker::group::GroupRuntimeError;
@@ -28,7 +28,7 @@ use kafka_protocol::protocol::Decodable;
 use serde::Serialize;
 
 use crate::error::{ConsoleError, Result};
-use crate::model::Snapshot;
+use crate::model::{PartitionStats, Snapshot};
 
 /// One member of a group.
 #[derive(Debug, Clone, Serialize)]
@@ -198,14 +198,10 @@ fn raw_group(
     Some(RawGroup { summary, committed })
 }
 
-/// Joins a group's commits and assignments with the partitions' offsets.
-fn finish(raw: RawGroup, snapshot: &Snapshot) -> GroupDetail {
-    let RawGroup {
-        mut summary,
-        committed,
-    } = raw;
-    let mut owners: BTreeMap<(String, i32), PartitionOwner> = BTreeMap::new();
-    for m in &summary.members {
+/// The member owning each assigned partition.
+fn owners(members: &[GroupMember]) -> BTreeMap<(String, i32), PartitionOwner> {
+    let mut owners = BTreeMap::new();
+    for m in members {
         for tp in &m.assignment {
             owners.insert(
                 tp.clone(),
@@ -217,44 +213,105 @@ fn finish(raw: RawGroup, snapshot: &Snapshot) -> GroupDetail {
             );
         }
     }
-    let keys: BTreeSet<(String, i32)> = committed.keys().chain(owners.keys()).cloned().collect();
-    let partitions: Vec<PartitionLag> = keys
-        .into_iter()
-        .map(|(topic, partition)| {
-            let current_offset = committed.get(&(topic.clone(), partition)).copied();
-            let log_end_offset = snapshot
-                .partition_stats(&topic, partition)
-                .map(|s| s.high_watermark);
-            let lag = match (current_offset, log_end_offset) {
-                // A commit past the end (after a truncation) is no negative lag.
-                (Some(c), Some(e)) => Some((e - c).max(0)),
-                _ => None,
-            };
-            let owner = owners.remove(&(topic.clone(), partition));
-            PartitionLag {
-                topic,
-                partition,
-                current_offset,
-                log_end_offset,
-                lag,
-                owner,
+    owners
+}
+
+/// Lag of one committed offset against the partition's high watermark.
+fn lag(current_offset: Option<i64>, log_end_offset: Option<i64>) -> Option<i64> {
+    match (current_offset, log_end_offset) {
+        // A commit past the end (after a truncation) is no negative lag.
+        (Some(c), Some(e)) => Some((e - c).max(0)),
+        _ => None,
+    }
+}
+
+/// Walks `committed` (sorted by topic) and calls `f(topic, partition, offset, high_watermark)`,
+/// looking each topic's hosted partitions up once rather than once per partition.
+fn for_each_commit<'a>(
+    committed: &'a BTreeMap<(String, i32), i64>,
+    snapshot: &Snapshot,
+    mut f: impl FnMut(&'a str, i32, i64, Option<i64>),
+) {
+    let mut current: Option<(&str, Option<&HashMap<i32, PartitionStats>>)> = None;
+    for ((topic, partition), offset) in committed {
+        let hosted = match current {
+            Some((t, hosted)) if t == topic => hosted,
+            _ => {
+                let hosted = snapshot.topic_stats(topic);
+                current = Some((topic, hosted));
+                hosted
             }
-        })
-        .collect();
-    let topics: BTreeSet<&str> = partitions.iter().map(|p| p.topic.as_str()).collect();
-    summary.topics = topics.into_iter().map(str::to_string).collect();
-    let lags: Vec<i64> = partitions.iter().filter_map(|p| p.lag).collect();
-    summary.total_lag = (!lags.is_empty()).then(|| lags.iter().sum());
+        };
+        let high_watermark = hosted
+            .and_then(|h| h.get(partition))
+            .map(|s| s.high_watermark);
+        f(topic, *partition, *offset, high_watermark);
+    }
+}
+
+/// The summary of a group without its partition rows: topics and total lag.
+fn summarize(raw: RawGroup, snapshot: &Snapshot) -> GroupSummary {
+    let RawGroup {
+        mut summary,
+        committed,
+    } = raw;
+    let mut topics: BTreeSet<&str> = BTreeSet::new();
+    let mut total: Option<i64> = None;
+    for_each_commit(&committed, snapshot, |topic, _, offset, end| {
+        if let Some(l) = lag(Some(offset), end) {
+            *total.get_or_insert(0) += l;
+        }
+        topics.insert(topic);
+    });
+    let mut topics: BTreeSet<String> = topics.into_iter().map(str::to_string).collect();
+    for m in &summary.members {
+        topics.extend(m.assignment.iter().map(|(t, _)| t.clone()));
+    }
+    summary.topics = topics.into_iter().collect();
+    summary.total_lag = total;
+    summary
+}
+
+/// Joins a group's commits and assignments with the partitions' offsets.
+fn finish(raw: RawGroup, snapshot: &Snapshot) -> GroupDetail {
+    let mut owners = owners(&raw.summary.members);
+    let mut partitions: Vec<PartitionLag> = Vec::with_capacity(raw.committed.len());
+    for_each_commit(&raw.committed, snapshot, |topic, partition, offset, end| {
+        partitions.push(PartitionLag {
+            topic: topic.to_string(),
+            partition,
+            current_offset: Some(offset),
+            log_end_offset: end,
+            lag: lag(Some(offset), end),
+            owner: owners.remove(&(topic.to_string(), partition)),
+        });
+    });
+    // Assigned partitions without a commit yet.
+    for ((topic, partition), owner) in owners {
+        let log_end_offset = snapshot
+            .partition_stats(&topic, partition)
+            .map(|s| s.high_watermark);
+        partitions.push(PartitionLag {
+            topic,
+            partition,
+            current_offset: None,
+            log_end_offset,
+            lag: None,
+            owner: Some(owner),
+        });
+    }
+    partitions
+        .sort_by(|a, b| (a.topic.as_str(), a.partition).cmp(&(b.topic.as_str(), b.partition)));
+    let summary = summarize(raw, snapshot);
     GroupDetail {
         summary,
         partitions,
     }
 }
 
-/// Every live group this broker coordinates, with partitions, sorted by id.
-pub async fn list_group_details(ctx: &BrokerContext) -> Vec<GroupDetail> {
-    let snapshot = Snapshot::take(ctx);
-    let image = &snapshot.image;
+/// Every live group of every loaded coordinator shard: one lock per shard, none per group or
+/// partition. Shards still loading are skipped.
+async fn read_groups(ctx: &BrokerContext, image: &MetadataImage) -> Vec<RawGroup> {
     let mut raws = Vec::new();
     for shard in ctx.groups.shards() {
         let listed = shard
@@ -272,18 +329,100 @@ pub async fn list_group_details(ctx: &BrokerContext) -> Vec<GroupDetail> {
             raws.extend(listed);
         }
     }
-    let mut groups: Vec<GroupDetail> = raws.into_iter().map(|r| finish(r, &snapshot)).collect();
-    groups.sort_by(|a, b| a.summary.group_id.cmp(&b.summary.group_id));
-    groups
+    raws.sort_by(|a, b| a.summary.group_id.cmp(&b.summary.group_id));
+    raws
+}
+
+/// Every live group this broker coordinates, with partitions, sorted by id, joined with the
+/// offsets of `snapshot`.
+pub async fn list_group_details(ctx: &BrokerContext, snapshot: &Snapshot) -> Vec<GroupDetail> {
+    read_groups(ctx, &snapshot.image)
+        .await
+        .into_iter()
+        .map(|r| finish(r, snapshot))
+        .collect()
 }
 
 /// Every live group this broker coordinates, sorted by id.
 pub async fn list_groups(ctx: &BrokerContext) -> Vec<GroupSummary> {
-    list_group_details(ctx)
+    let snapshot = Snapshot::take(ctx);
+    read_groups(ctx, &snapshot.image)
         .await
         .into_iter()
-        .map(|d| d.summary)
+        .map(|r| summarize(r, &snapshot))
         .collect()
+}
+
+/// How many live groups this broker coordinates (the dashboard's count: no offsets read).
+pub async fn count_groups(ctx: &BrokerContext) -> usize {
+    let mut count = 0;
+    for shard in ctx.groups.shards() {
+        if let Ok(n) = shard.read(|c| c.list_groups().len()).await {
+            count += n;
+        }
+    }
+    count
+}
+
+/// A group consuming one topic, as the topic page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicGroup {
+    pub group_id: String,
+    pub group_type: &'static str,
+    pub state: String,
+    /// Members of the group (all of them, not only those assigned this topic).
+    pub members: usize,
+    /// Partitions of this topic the group has committed offsets for or is assigned.
+    pub partitions: usize,
+    /// Sum of the known lags on this topic's partitions; `None` when none is known.
+    pub lag: Option<i64>,
+}
+
+/// The groups consuming `topic`: those with a committed offset on one of its partitions or a
+/// member assigned one, sorted by id. 404 when the topic does not exist.
+pub async fn topic_groups(ctx: &BrokerContext, topic: &str) -> Result<Vec<TopicGroup>> {
+    let snapshot = Snapshot::take(ctx);
+    if snapshot.image.topic(topic).is_none() {
+        return Err(ConsoleError::NotFound(format!(
+            "topic {topic:?} does not exist"
+        )));
+    }
+    let hosted = snapshot.topic_stats(topic);
+    let mut groups = Vec::new();
+    for raw in read_groups(ctx, &snapshot.image).await {
+        let mut partitions: BTreeSet<i32> = BTreeSet::new();
+        let mut total: Option<i64> = None;
+        let range = (topic.to_string(), i32::MIN)..=(topic.to_string(), i32::MAX);
+        for ((_, partition), offset) in raw.committed.range(range) {
+            partitions.insert(*partition);
+            let end = hosted
+                .and_then(|h| h.get(partition))
+                .map(|s| s.high_watermark);
+            if let Some(l) = lag(Some(*offset), end) {
+                *total.get_or_insert(0) += l;
+            }
+        }
+        for m in &raw.summary.members {
+            partitions.extend(
+                m.assignment
+                    .iter()
+                    .filter(|(t, _)| t == topic)
+                    .map(|(_, p)| *p),
+            );
+        }
+        if partitions.is_empty() {
+            continue;
+        }
+        groups.push(TopicGroup {
+            group_id: raw.summary.group_id,
+            group_type: raw.summary.group_type,
+            state: raw.summary.state,
+            members: raw.summary.members.len(),
+            partitions: partitions.len(),
+            lag: total,
+        });
+    }
+    Ok(groups)
 }
 
 /// One group with its partitions; 404 when no live group has this id.

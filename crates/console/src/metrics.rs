@@ -168,7 +168,7 @@ pub async fn render(State(state): State<ConsoleState>) -> impl IntoResponse {
         "# HELP fjord_group_lag Messages a consumer group has not consumed yet, per topic.\n\
          # TYPE fjord_group_lag gauge"
     );
-    for group in crate::groups::list_group_details(ctx).await {
+    for group in crate::groups::list_group_details(ctx, &snapshot).await {
         let mut per_topic: std::collections::BTreeMap<&str, i64> = Default::default();
         for p in &group.partitions {
             if let Some(lag) = p.lag {

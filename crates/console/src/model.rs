@@ -27,13 +27,15 @@ pub struct PartitionStats {
 }
 
 impl PartitionStats {
+    /// Reads atomics only (no lock): `Partition::offsets` would also compute the last stable
+    /// offset, which takes the log's transaction lock, once per partition per view.
     fn of(p: &Partition) -> PartitionStats {
-        let offsets = p.offsets();
+        let log = p.log();
         PartitionStats {
-            log_start_offset: offsets.log_start_offset,
-            high_watermark: offsets.high_watermark,
-            log_end_offset: offsets.log_end_offset,
-            size_bytes: p.log().size_bytes(),
+            log_start_offset: log.log_start_offset(),
+            high_watermark: p.high_watermark(),
+            log_end_offset: log.log_end_offset(),
+            size_bytes: log.size_bytes(),
         }
     }
 
@@ -44,28 +46,42 @@ impl PartitionStats {
 }
 
 /// One snapshot of what the console shows: the image and the hosted partitions' stats.
+///
+/// Taken once per request in one pass over the hosted partitions; the stats are keyed by topic
+/// name, then partition, so a lookup by `&str` allocates nothing and a topic's rows are found
+/// with one hash lookup (the topics list and the groups' lag join make one per row).
 pub struct Snapshot {
     pub image: Arc<MetadataImage>,
-    stats: HashMap<(String, i32), PartitionStats>,
+    stats: HashMap<String, HashMap<i32, PartitionStats>>,
 }
 
 impl Snapshot {
     pub fn take(ctx: &BrokerContext) -> Snapshot {
         let image = ctx.controller.image();
-        let stats = ctx
-            .replica_manager
-            .hosted_partitions()
-            .iter()
-            .map(|p| {
-                let tp = p.topic_partition();
-                ((tp.topic.clone(), tp.partition), PartitionStats::of(p))
-            })
-            .collect();
+        let mut stats: HashMap<String, HashMap<i32, PartitionStats>> = HashMap::new();
+        for p in ctx.replica_manager.hosted_partitions() {
+            let tp = p.topic_partition();
+            let row = PartitionStats::of(&p);
+            // The topic name is cloned once per topic, not once per partition.
+            match stats.get_mut(tp.topic.as_str()) {
+                Some(partitions) => {
+                    partitions.insert(tp.partition, row);
+                }
+                None => {
+                    stats.insert(tp.topic.clone(), HashMap::from([(tp.partition, row)]));
+                }
+            }
+        }
         Snapshot { image, stats }
     }
 
     pub fn partition_stats(&self, topic: &str, partition: i32) -> Option<PartitionStats> {
-        self.stats.get(&(topic.to_string(), partition)).copied()
+        self.stats.get(topic)?.get(&partition).copied()
+    }
+
+    /// The hosted partitions of one topic.
+    pub fn topic_stats(&self, topic: &str) -> Option<&HashMap<i32, PartitionStats>> {
+        self.stats.get(topic)
     }
 
     /// The summary row of one topic.
@@ -85,6 +101,7 @@ impl Snapshot {
             under_replicated_partitions: 0,
             offline_partitions: 0,
         };
+        let hosted = self.topic_stats(&topic.name);
         for (index, registration) in &topic.partitions {
             if registration.leader == NO_LEADER {
                 summary.offline_partitions += 1;
@@ -92,7 +109,7 @@ impl Snapshot {
             if registration.isr.len() < registration.replicas.len() {
                 summary.under_replicated_partitions += 1;
             }
-            if let Some(stats) = self.partition_stats(&topic.name, *index) {
+            if let Some(stats) = hosted.and_then(|h| h.get(index)) {
                 summary.message_count += stats.message_count();
                 summary.size_bytes += stats.size_bytes;
             }
@@ -183,7 +200,7 @@ pub fn controller_id(ctx: &BrokerContext) -> Option<i32> {
 }
 
 pub async fn overview(ctx: &BrokerContext) -> Overview {
-    let groups = crate::groups::list_groups(ctx).await.len();
+    let groups = crate::groups::count_groups(ctx).await;
     let snapshot = Snapshot::take(ctx);
     let summaries = snapshot.topic_summaries();
     let partitions: usize = summaries.iter().map(|t| t.partitions).sum();

@@ -4,83 +4,8 @@
 
 mod common;
 
-use fjord_coordinator::{JoinGroupRequest, OffsetCommitEntry, Outcome};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// The group's coordinator shard once `__consumer_offsets` exists and the shard has loaded.
-async fn loaded_shard(
-    c: &common::TestConsole,
-    group: &str,
-) -> std::sync::Arc<fjord_broker::group::Shard> {
-    let ctx = c.broker.context();
-    for _ in 0..200 {
-        if let Ok(shard) = ctx.groups.shard_for(group).await {
-            if shard.is_loaded() {
-                return shard;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the coordinator of {group:?} did not load in 10 s");
-}
-
-/// Commits `offsets` for `group` as an admin tool does (empty member id, generation -1).
-async fn admin_commit(c: &common::TestConsole, group: &str, offsets: &[(&str, i32, i64)]) {
-    let shard = loaded_shard(c, group).await;
-    let entries: Vec<OffsetCommitEntry> = offsets
-        .iter()
-        .map(|(topic, partition, offset)| OffsetCommitEntry {
-            topic: topic.to_string(),
-            partition: *partition,
-            offset: *offset,
-            leader_epoch: -1,
-            metadata: None,
-        })
-        .collect();
-    let (result, _) = shard
-        .write(|coordinator, now| {
-            match coordinator.commit_offsets(group, "", None, -1, &entries, now) {
-                Ok((results, records)) => (
-                    Ok(results),
-                    Outcome {
-                        ready: Vec::new(),
-                        records,
-                    },
-                    None,
-                ),
-                Err(e) => (Err(e), Outcome::default(), None),
-            }
-        })
-        .await
-        .expect("shard write");
-    let results = result.expect("admin commit accepted");
-    assert!(results.iter().all(|r| r.error.is_none()), "{results:?}");
-}
-
-/// A classic member joins `group` (it stays in PreparingRebalance: enough to be a member).
-async fn join_member(c: &common::TestConsole, group: &str) {
-    let shard = loaded_shard(c, group).await;
-    let request = JoinGroupRequest {
-        group_id: group.to_string(),
-        member_id: String::new(),
-        group_instance_id: None,
-        client_id: "reader-1".to_string(),
-        client_host: "/127.0.0.1".to_string(),
-        session_timeout_ms: 45_000,
-        rebalance_timeout_ms: 60_000,
-        protocol_type: "consumer".to_string(),
-        protocols: vec![("range".to_string(), bytes::Bytes::new())],
-        require_known_member_id: false,
-    };
-    shard
-        .write(|coordinator, now| {
-            let (_, outcome) = coordinator.join_group(request, now);
-            ((), outcome, None)
-        })
-        .await
-        .expect("join written");
-}
 
 async fn produce(c: &common::TestConsole, topic: &str, partition: i32, count: usize) {
     for i in 0..count {
@@ -110,7 +35,7 @@ async fn lag_reset_and_delete_of_a_group() {
     c.create_topic("orders", 2).await;
     produce(&c, "orders", 0, 5).await;
     produce(&c, "orders", 1, 3).await;
-    admin_commit(&c, "billing", &[("orders", 0, 2), ("orders", 1, 3)]).await;
+    common::admin_commit(&c, "billing", &[("orders", 0, 2), ("orders", 1, 3)]).await;
 
     // The list: state, topics, total lag.
     let list = c.get("/api/v1/groups").await.json();
@@ -201,7 +126,7 @@ async fn lag_reset_and_delete_of_a_group() {
     assert_eq!(c.get("/api/v1/groups/billing").await.json()["total_lag"], 0);
 
     // A member joins: reset and delete are refused with 409 and a clear message.
-    join_member(&c, "billing").await;
+    common::join_member(&c, "billing").await;
     let listed = c.get("/api/v1/groups").await.json();
     assert_eq!(listed["groups"][0]["members"][0]["client_id"], "reader-1");
     let r = reset(json!({"to": "earliest"})).await;
@@ -220,14 +145,14 @@ async fn lag_reset_and_delete_of_a_group() {
     );
 
     // Delete of an Empty group, by API and by the page's confirmed form.
-    admin_commit(&c, "audit", &[("orders", 0, 1)]).await;
+    common::admin_commit(&c, "audit", &[("orders", 0, 1)]).await;
     let r = c.api(Method::DELETE, "/api/v1/groups/audit", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(
         c.get("/api/v1/groups/audit").await.status,
         StatusCode::NOT_FOUND
     );
-    admin_commit(&c, "audit2", &[("orders", 0, 1)]).await;
+    common::admin_commit(&c, "audit2", &[("orders", 0, 1)]).await;
     let r = c
         .form("/groups/audit2/delete", &[("confirm", "wrong")])
         .await;
@@ -248,7 +173,7 @@ async fn hostile_group_ids_are_escaped() {
     let c = common::start().await;
     c.create_topic("t", 1).await;
     let hostile = "<script>alert(1)</script>\"'&";
-    admin_commit(&c, hostile, &[("t", 0, 0)]).await;
+    common::admin_commit(&c, hostile, &[("t", 0, 0)]).await;
     let page = c.get("/groups").await.text;
     assert!(!page.contains("<script>alert"), "{page}");
     assert!(
@@ -267,5 +192,84 @@ async fn hostile_group_ids_are_escaped() {
             .contains("fjord_group_lag{group=\"<script>alert(1)</script>\\\"'&\",topic=\"t\"} 0"),
         "{metrics}"
     );
+    c.stop().await;
+}
+
+/// The topic page lists the groups consuming the topic, with the lag on that topic only;
+/// groups of other topics are not listed, and an unknown topic is a 404.
+#[tokio::test]
+async fn a_topic_lists_the_groups_consuming_it() {
+    let c = common::start().await;
+    c.create_topic("orders", 2).await;
+    c.create_topic("refunds", 1).await;
+    c.create_topic("idle", 1).await;
+    produce(&c, "orders", 0, 4).await;
+    produce(&c, "orders", 1, 2).await;
+    produce(&c, "refunds", 0, 7).await;
+    // billing reads both topics; audit only refunds; <b>x</b> a hostile id on orders.
+    common::admin_commit(
+        &c,
+        "billing",
+        &[("orders", 0, 1), ("orders", 1, 2), ("refunds", 0, 0)],
+    )
+    .await;
+    common::admin_commit(&c, "audit", &[("refunds", 0, 5)]).await;
+    common::admin_commit(&c, "<b>x</b>", &[("orders", 0, 4)]).await;
+
+    let reply = c.get("/api/v1/topics/orders/groups").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let groups = reply.json()["groups"].clone();
+    assert_eq!(
+        groups,
+        json!([
+            {"group_id": "<b>x</b>", "group_type": "classic", "state": "Empty",
+             "members": 0, "partitions": 1, "lag": 0},
+            {"group_id": "billing", "group_type": "classic", "state": "Empty",
+             "members": 0, "partitions": 2, "lag": 3},
+        ]),
+        "lag on orders only (refunds' 7 not counted)"
+    );
+    let refunds = c.get("/api/v1/topics/refunds/groups").await.json();
+    let lags: Vec<(&str, i64)> = refunds["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["group_id"].as_str().unwrap_or(""),
+                g["lag"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(lags, vec![("audit", 2), ("billing", 7)]);
+    assert_eq!(
+        c.get("/api/v1/topics/idle/groups").await.json()["groups"],
+        json!([])
+    );
+    let missing = c.get("/api/v1/topics/nope/groups").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.json()["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("nope"));
+
+    // The page: a row per group linking to its page, the hostile id escaped.
+    let page = c.get("/topics/orders").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("id=\"topic-groups\""), "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/groups/billing\">billing</a>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("&lt;b&gt;x&lt;/b&gt;"));
+    assert!(!page.text.contains("<b>x</b>"));
+    assert!(
+        page.text.contains("href=\"/groups/%3Cb%3Ex%3C%2Fb%3E\""),
+        "{}",
+        page.text
+    );
+    let idle = c.get("/topics/idle").await.text;
+    assert!(idle.contains("id=\"topic-groups-empty\""), "{idle}");
     c.stop().await;
 }

@@ -122,6 +122,22 @@ function groupSuite(getPage, { visit, screenshot }) {
       assert.ok(distinct[i] < distinct[i - 1], `lag rose while the consumer read: ${distinct}`);
     }
     assert.ok(distinct[0] > 0, `lag never above 0: ${distinct}`);
+
+    // The topic page lists the group reading it, with its lag on this topic and a link to it.
+    await page.goto(`${CONSOLE_URL}/topics/${LAG_TOPIC}`);
+    const rows = await page.$$eval("#topic-groups tbody tr", trs =>
+      trs.map(tr => ({
+        cells: Array.from(tr.cells, c => c.textContent.trim()),
+        href: tr.querySelector("a") && tr.querySelector("a").getAttribute("href"),
+      })));
+    const row = rows.find(r => r.cells[0] === GROUP);
+    assert.ok(row, `the topic page does not list ${GROUP}: ${JSON.stringify(rows)}`);
+    assert.equal(row.href, `/groups/${GROUP}`);
+    assert.equal(row.cells[row.cells.length - 1], "0", `lag on the topic page: ${row.cells}`);
+    await screenshot(page, "topic-with-groups");
+    await page.click(`#topic-groups a[href="/groups/${GROUP}"]`);
+    await page.waitForLoadState();
+    assert.ok(page.url().endsWith(`/groups/${GROUP}`), `the link led to ${page.url()}`);
   });
 
   test("reset a group's offsets to earliest while it is empty", async t => {

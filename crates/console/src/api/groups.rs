@@ -1,6 +1,7 @@
 //! `/api/v1/groups...`: the consumer groups this broker coordinates (state, members, topics,
 //! total lag), one group's partitions (current offset, log end offset, lag, owner), offset
-//! reset while the group is Empty, and delete.
+//! reset while the group is Empty, and delete; and `/api/v1/topics/{topic}/groups`, the groups
+//! consuming one topic.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::json_body;
 use crate::error::Result;
 use crate::group_admin::{self, ResetOffset, ResetRequest};
-use crate::groups::{self, GroupDetail, GroupSummary};
+use crate::groups::{self, GroupDetail, GroupSummary, TopicGroup};
 use crate::state::ConsoleState;
 
 #[derive(Serialize)]
@@ -23,6 +24,20 @@ pub async fn list(State(state): State<ConsoleState>) -> Json<GroupList> {
     Json(GroupList {
         groups: groups::list_groups(&state.ctx).await,
     })
+}
+
+#[derive(Serialize)]
+pub struct TopicGroupList {
+    pub groups: Vec<TopicGroup>,
+}
+
+pub async fn of_topic(
+    State(state): State<ConsoleState>,
+    Path(topic): Path<String>,
+) -> Result<Json<TopicGroupList>> {
+    Ok(Json(TopicGroupList {
+        groups: groups::topic_groups(&state.ctx, &topic).await?,
+    }))
 }
 
 pub async fn detail(

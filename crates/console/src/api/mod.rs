@@ -52,6 +52,7 @@ pub fn router(state: ConsoleState) -> Router {
             "/api/v1/topics/{topic}/configs",
             get(topics::configs).patch(topics::alter_configs),
         )
+        .route("/api/v1/topics/{topic}/groups", get(groups::of_topic))
         .route(
             "/api/v1/topics/{topic}/messages",
             get(messages::browse).post(messages::produce),
@@ -90,6 +91,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/topics/{topic}"),
     ("get", "/api/v1/topics/{topic}/configs"),
     ("patch", "/api/v1/topics/{topic}/configs"),
+    ("get", "/api/v1/topics/{topic}/groups"),
     ("get", "/api/v1/topics/{topic}/messages"),
     ("post", "/api/v1/topics/{topic}/messages"),
     (

@@ -1,5 +1,6 @@
 //! `/topics/{topic}`: the topic page: summary, partitions (leader, replicas, ISR, offsets,
-//! size), configs with an edit form (`POST /topics/{topic}/configs`), and the delete form.
+//! size), the consumer groups reading it (state, lag on this topic, link to the group page),
+//! configs with an edit form (`POST /topics/{topic}/configs`), and the delete form.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,6 +10,7 @@ use axum::response::IntoResponse;
 use super::{bytes, csrf_field, esc, form, layout, see_other, url, PageError, PageResult};
 use crate::api::topics::{self, ConfigChanges};
 use crate::error::ConsoleError;
+use crate::groups::{topic_groups, TopicGroup};
 use crate::state::ConsoleState;
 
 fn ids(list: &[i32]) -> String {
@@ -22,12 +24,44 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or("—".to_string(), |v| v.to_string())
 }
 
-pub fn render(
+/// The "Consumer groups" section: one row per group consuming the topic.
+fn groups_section(groups: &[TopicGroup]) -> String {
+    if groups.is_empty() {
+        return "<h2 id=\"groups\">Consumer groups</h2>\
+                <p class=\"empty\" id=\"topic-groups-empty\">No consumer group has committed offsets on \
+                this topic or is assigned its partitions.</p>"
+            .to_string();
+    }
+    let rows: String = groups
+        .iter()
+        .map(|g| {
+            format!(
+                "<tr><td><a href=\"/groups/{}\">{}</a></td><td>{}</td><td>{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                url(&g.group_id),
+                esc(&g.group_id),
+                g.group_type,
+                esc(&g.state),
+                g.members,
+                g.partitions,
+                opt(g.lag),
+            )
+        })
+        .collect();
+    format!(
+        "<h2 id=\"groups\">Consumer groups</h2><table id=\"topic-groups\"><thead><tr><th>Group</th>\
+         <th>Type</th><th>State</th><th>Members</th><th>Partitions</th><th>Lag</th></tr></thead>\
+         <tbody>{rows}</tbody></table>"
+    )
+}
+
+pub async fn render(
     state: &ConsoleState,
     topic: &str,
     error: Option<&str>,
 ) -> Result<axum::response::Html<String>, ConsoleError> {
     let detail = topics::topic_detail(&state.ctx, topic)?;
+    let groups = groups_section(&topic_groups(&state.ctx, topic).await?);
     let s = &detail.summary;
     let u = url(&s.name);
     let partitions: String = detail
@@ -89,7 +123,7 @@ pub fn render(
          <div class=\"card wide\"><div class=\"label\">Topic id</div><div class=\"value small\">{id}</div></div></section>\
          <h2>Partitions</h2><table id=\"partitions\"><thead><tr><th>Partition</th><th>Leader</th><th>Replicas</th><th>ISR</th>\
          <th>Start offset</th><th>End offset</th><th>Messages</th><th>Size</th></tr></thead><tbody>{partitions}</tbody></table>\
-         <h2 id=\"configs\">Configs</h2>{error}\
+         {groups}<h2 id=\"configs\">Configs</h2>{error}\
          <form class=\"inline\" method=\"post\" action=\"/topics/{u}/configs\">{csrf}\
          <select name=\"name\" aria-label=\"Config key\">{names}</select>\
          <input name=\"value\" placeholder=\"new value\" aria-label=\"New value\">\
@@ -113,7 +147,7 @@ pub fn render(
 }
 
 pub async fn page(State(state): State<ConsoleState>, Path(topic): Path<String>) -> PageResult {
-    Ok(render(&state, &topic, None)?.into_response())
+    Ok(render(&state, &topic, None).await?.into_response())
 }
 
 pub async fn edit_configs(
@@ -138,7 +172,7 @@ pub async fn edit_configs(
     match topics::change_topic_configs(&state.ctx, &topic, changes).await {
         Ok(()) => Ok(see_other(&format!("/topics/{}#configs", url(&topic)))),
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let html = render(&state, &topic, Some(&e.client_message()))?;
+            let html = render(&state, &topic, Some(&e.client_message())).await?;
             Ok((StatusCode::BAD_REQUEST, html).into_response())
         }
         Err(e) => Err(PageError(e)),

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+mod groups;
+#[allow(unused_imports)]
+pub use groups::{admin_commit, join_member, loaded_shard};
+
 use std::net::SocketAddr;
 
 use fjord_broker::Broker;
