@@ -8,6 +8,10 @@ use crate::error::GroupError;
 use crate::group::{ClassicGroup, GroupState, Member};
 use crate::record::{CoordinatorRecord, GroupMetadataValue, OffsetCommitValue};
 
+/// OffsetCommit v2-4's `retention_time_ms` meaning "the broker's retention" (Kafka's
+/// `OffsetCommitRequest.DEFAULT_RETENTION_TIME`).
+pub const DEFAULT_RETENTION_TIME_MS: i64 = -1;
+
 /// One partition of an OffsetCommit request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetCommitEntry {
@@ -64,6 +68,35 @@ impl GroupCoordinator {
         entries: &[OffsetCommitEntry],
         now_ms: i64,
     ) -> Result<(Vec<PartitionResult>, Vec<CoordinatorRecord>), GroupError> {
+        self.commit_offsets_with_retention(
+            group_id,
+            member_id,
+            group_instance_id,
+            generation_id,
+            entries,
+            DEFAULT_RETENTION_TIME_MS,
+            now_ms,
+        )
+    }
+
+    /// OffsetCommit v2-4, whose request carries `retention_time_ms`. Kafka 4.x still honours
+    /// it: [`DEFAULT_RETENTION_TIME_MS`] (-1) leaves the offsets to `offsets.retention.minutes`
+    /// like every later version; any other value gives each offset the explicit expire
+    /// timestamp `now_ms + retention_time_ms`, written as an offset value v1 (the only version
+    /// with that field) and honoured by offset expiry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn commit_offsets_with_retention(
+        &mut self,
+        group_id: &str,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        generation_id: i32,
+        entries: &[OffsetCommitEntry],
+        retention_time_ms: i64,
+        now_ms: i64,
+    ) -> Result<(Vec<PartitionResult>, Vec<CoordinatorRecord>), GroupError> {
+        let expire_timestamp_ms = (retention_time_ms != DEFAULT_RETENTION_TIME_MS)
+            .then(|| now_ms.saturating_add(retention_time_ms));
         if group_id.is_empty() {
             return Err(GroupError::InvalidGroupId);
         }
@@ -115,7 +148,7 @@ impl GroupCoordinator {
                     leader_epoch: entry.leader_epoch,
                     metadata,
                     commit_timestamp_ms: now_ms,
-                    expire_timestamp_ms: None,
+                    expire_timestamp_ms,
                 };
                 self.offsets
                     .entry(group_id.to_string())
