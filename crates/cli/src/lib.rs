@@ -46,12 +46,6 @@ pub enum ToolError {
     /// The client or the broker refused the request.
     #[error("{0}")]
     Client(#[from] fjord_client::ClientError),
-    /// The command is valid, but this build has no client that could carry it out.
-    #[error(
-        "`fjord {tool}` understood the command, but cannot reach a broker yet: \
-         this build has no Kafka client for the tools"
-    )]
-    NoClient { tool: Tool },
 }
 
 impl ToolError {

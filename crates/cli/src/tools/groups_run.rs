@@ -351,22 +351,38 @@ async fn describe(
     }
     match view {
         DescribeView::State => {
-            let coordinator = format!("(node {})", description.coordinator_id);
+            // Kafka names the coordinator as `host:port  (id)`, and prints `-` for a group
+            // without an assignor (an empty group).
+            let coordinator = match admin
+                .cluster()
+                .metadata()
+                .brokers
+                .get(&description.coordinator_id)
+            {
+                Some(b) => format!("{}  ({})", b.addr(), description.coordinator_id),
+                None => format!("({})", description.coordinator_id),
+            };
+            let strategy = if description.protocol.is_empty() {
+                "-"
+            } else {
+                description.protocol.as_str()
+            };
             if output == OutputFormat::Json {
                 documents.push(serde_json::json!({"group": group, "coordinator_id": description.coordinator_id, "assignment_strategy": description.protocol, "state": state, "members": description.members.len()}));
             } else {
-                let width = group.len().max(coordinator.len()).max(15);
+                let width = group.len().max(15);
+                let cw = coordinator.len().max(25);
                 let _ = writeln!(
                     out,
-                    "\n{:<width$} {:<25} {:<20} {:<15} #MEMBERS",
+                    "\n{:<width$} {:<cw$} {:<20} {:<20} #MEMBERS",
                     "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE"
                 );
                 let _ = writeln!(
                     out,
-                    "{:<width$} {:<25} {:<20} {:<15} {}",
+                    "{:<width$} {:<cw$} {:<20} {:<20} {}",
                     group,
                     coordinator,
-                    description.protocol,
+                    strategy,
                     state,
                     description.members.len()
                 );
@@ -375,7 +391,8 @@ async fn describe(
         DescribeView::Members => {
             if output == OutputFormat::Json {
                 documents.push(serde_json::json!({"group": group, "members": description.members.iter().map(|m| serde_json::json!({"consumer_id": m.member_id, "host": m.client_host, "client_id": m.client_id, "partitions": m.assignment.len()})).collect::<Vec<_>>()}));
-            } else if !description.members.is_empty() {
+            } else {
+                // Kafka prints the header even when the group has no members.
                 let w = |f: &dyn Fn(&fjord_client::admin::GroupMember) -> usize| {
                     description.members.iter().map(f).fold(15, usize::max)
                 };

@@ -285,8 +285,10 @@ impl PerfStats {
             let index = ((p * self.samples.len() as f64) as usize).min(self.samples.len() - 1);
             self.samples[index]
         };
+        // Kafka's summary prints records/sec with Java's `%f` (six decimals), its window
+        // lines with `%.1f`.
         format!(
-            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
+            "{} records sent, {:.6} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
             self.count,
             self.count as f64 / seconds,
             self.bytes as f64 / MIB / seconds,
@@ -399,7 +401,7 @@ mod tests {
         );
         assert_eq!(
             stats.final_line(1000),
-            "4 records sent, 4.0 records/sec (4.00 MB/sec), 4.00 ms avg latency, 10.00 ms max latency, 3 ms 50th, 10 ms 95th, 10 ms 99th, 10 ms 99.9th."
+            "4 records sent, 4.000000 records/sec (4.00 MB/sec), 4.00 ms avg latency, 10.00 ms max latency, 3 ms 50th, 10 ms 95th, 10 ms 99th, 10 ms 99.9th."
         );
     }
 }
