@@ -168,19 +168,13 @@ pub async fn render(State(state): State<ConsoleState>) -> impl IntoResponse {
         "# HELP fjord_group_lag Messages a consumer group has not consumed yet, per topic.\n\
          # TYPE fjord_group_lag gauge"
     );
-    for group in crate::groups::list_group_details(ctx, &snapshot).await {
-        let mut per_topic: std::collections::BTreeMap<&str, i64> = Default::default();
-        for p in &group.partitions {
-            if let Some(lag) = p.lag {
-                *per_topic.entry(p.topic.as_str()).or_default() += lag;
-            }
-        }
+    for (group_id, per_topic) in crate::groups::group_topic_lags(ctx, &snapshot).await {
         for (topic, lag) in per_topic {
             let _ = writeln!(
                 out,
                 "fjord_group_lag{{group=\"{}\",topic=\"{}\"}} {lag}",
-                label(&group.summary.group_id),
-                label(topic)
+                label(&group_id),
+                label(&topic)
             );
         }
     }

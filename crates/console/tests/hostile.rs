@@ -250,6 +250,42 @@ async fn malformed_requests_get_400_with_a_clear_message() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
         assert!(reply.json()["error"].is_string());
     }
+    // Refused before any handler runs (axum's own rejections), still in the JSON shape.
+    for (path, needle) in [
+        ("/api/v1/topics/%FF", "UTF-8"),
+        ("/api/v1/topics/%FF/groups", "UTF-8"),
+        ("/api/v1/groups/%C3%28", "UTF-8"),
+        ("/api/v1/topics?page=x", "page"),
+        ("/api/v1/topics?sort=colour", "sort"),
+        ("/api/v1/topics?order=up", "order"),
+    ] {
+        let reply = c.get(path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.text
+        );
+        let error = reply.json();
+        assert!(
+            error["error"].as_str().unwrap_or("").contains(needle),
+            "{path}: {error}"
+        );
+        assert_eq!(error["code"], -1, "{path}");
+    }
+    let wrong_method = c
+        .raw(Method::PUT, "/api/v1/topics", &json_header, b"{}".to_vec())
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.headers.contains_key("allow"));
+    assert!(wrong_method.json()["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("PUT is not allowed on /api/v1/topics"));
+    // A page with such a path answers plain text, which nothing interprets.
+    let page = c.get("/topics/%FF").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(!page.text.contains('<'));
     let unknown = c.get("/api/v1/nothing").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.json()["error"]

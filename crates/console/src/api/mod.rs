@@ -14,7 +14,10 @@ pub mod topics;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::de::DeserializeOwned;
@@ -67,6 +70,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/assets/console.js", get(crate::pages::assets::script))
         .route("/assets/console.css", get(crate::pages::assets::stylesheet))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_rejections))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::guard,
@@ -100,6 +104,54 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ),
     ("get", "/api/v1/openapi.json"),
 ];
+
+/// The longest rejection text of axum's carried over into the JSON answer.
+const MAX_REJECTION_BYTES: usize = 4096;
+
+/// axum answers a few malformed requests itself, before any handler runs: a path segment that
+/// is not UTF-8 once percent-decoded (400, plain text) or a method the route does not serve
+/// (405, empty body). Under `/api/` those get the console's JSON error shape too, so an API
+/// client parses one shape for every refusal; pages keep axum's plain text (never HTML, so
+/// nothing in it is interpreted).
+async fn json_rejections(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("{method} is not allowed on {path}")
+    } else {
+        match axum::body::to_bytes(body, MAX_REJECTION_BYTES).await {
+            Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_string(),
+        }
+    };
+    let mut answer = (
+        status,
+        axum::Json(serde_json::json!({"error": text, "code": -1})),
+    )
+        .into_response();
+    // Keep what else axum said (the 405's `Allow`).
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
+}
 
 async fn not_found(uri: axum::http::Uri) -> ConsoleError {
     ConsoleError::NotFound(format!("no such page or API route: {}", uri.path()))
