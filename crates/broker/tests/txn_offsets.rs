@@ -2,7 +2,9 @@
 //! requests: TxnOffsetCommit stages offsets that OffsetFetch does not show (UNSTABLE_OFFSET_COMMIT
 //! with require_stable), a COMMIT marker written with WriteTxnMarkers on the group's
 //! `__consumer_offsets` partition makes them visible, an ABORT drops them, a stale producer
-//! epoch is refused, and a restart replays a committed and a still-open transaction.
+//! epoch is refused, and a restart replays a committed and a still-open transaction. The last
+//! test drives the whole path through the transaction coordinator: InitProducerId,
+//! AddOffsetsToTxn, TxnOffsetCommit, EndTxn, whose markers complete the offsets.
 
 mod admin_client;
 mod common;
@@ -411,6 +413,113 @@ async fn member_fencing_and_the_last_stable_offset_of_the_offsets_topic() {
     assert_eq!(offsets_topic_end(&mut conn, 1).await, high_watermark);
     assert_eq!(fetch_v7(&mut conn, 0, true).await, (NONE, 10));
     assert_eq!(fetch_v7(&mut conn, 1, true).await, (NONE, 11));
+    drop(conn);
+    test.stop().await;
+}
+
+/// Calls `op` until its error code is neither COORDINATOR_* retriable nor
+/// CONCURRENT_TRANSACTIONS, at most 15 s.
+async fn until_settled<T>(
+    conn: &mut AdminConnection,
+    mut op: impl AsyncFnMut(&mut AdminConnection) -> (i16, T),
+) -> (i16, T) {
+    const CONCURRENT_TRANSACTIONS: i16 = 51;
+    const NOT_COORDINATOR: i16 = 16;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, value) = op(conn).await;
+        let again = retriable(code) || code == CONCURRENT_TRANSACTIONS || code == NOT_COORDINATOR;
+        if !again || Instant::now() > deadline {
+            return (code, value);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until OffsetFetch with require_stable settles (the markers are written after EndTxn
+/// answers); the (partition error, committed offset) it settled on.
+async fn fetch_stable_settled(conn: &mut AdminConnection, partition: i32) -> (i16, i64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let answer = fetch_v7(conn, partition, true).await;
+        if answer.0 != UNSTABLE_OFFSET_COMMIT || Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One transaction of `transactional_id` that commits `offset` for partition `partition` of
+/// the group and ends with `commit`.
+async fn offsets_in_a_transaction(
+    conn: &mut AdminConnection,
+    transactional_id: &str,
+    partition: i32,
+    offset: i64,
+    commit: bool,
+) {
+    let txn_id = TransactionalId(s(transactional_id));
+    let (code, (producer_id, epoch)) = until_settled(conn, async |conn| {
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(Some(txn_id.clone()))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let response: InitProducerIdResponse = conn.call(ApiKey::InitProducerId, 4, &request).await;
+        (
+            response.error_code,
+            (response.producer_id.0, response.producer_epoch),
+        )
+    })
+    .await;
+    assert_eq!(code, NONE, "InitProducerId");
+    let (code, ()) = until_settled(conn, async |conn| {
+        let request = AddOffsetsToTxnRequest::default()
+            .with_transactional_id(txn_id.clone())
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch)
+            .with_group_id(GroupId(s(GROUP)));
+        let response: AddOffsetsToTxnResponse =
+            conn.call(ApiKey::AddOffsetsToTxn, 3, &request).await;
+        (response.error_code, ())
+    })
+    .await;
+    assert_eq!(code, NONE, "AddOffsetsToTxn");
+    let mut request = txn_commit_request(producer_id, epoch, &[(partition, offset)]);
+    request.transactional_id = txn_id.clone();
+    assert_eq!(txn_commit(conn, &request).await, vec![NONE]);
+    assert_eq!(
+        fetch_v7(conn, partition, true).await.0,
+        UNSTABLE_OFFSET_COMMIT
+    );
+    let (code, ()) = until_settled(conn, async |conn| {
+        let request = EndTxnRequest::default()
+            .with_transactional_id(txn_id.clone())
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch)
+            .with_committed(commit);
+        let response: EndTxnResponse = conn.call(ApiKey::EndTxn, 3, &request).await;
+        (response.error_code, ())
+    })
+    .await;
+    assert_eq!(code, NONE, "EndTxn");
+}
+
+#[tokio::test]
+async fn offsets_committed_and_aborted_through_the_transaction_coordinator() {
+    let test = start_broker(|_| {}).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    find_coordinator(&mut conn).await;
+
+    offsets_in_a_transaction(&mut conn, "txn-offsets-commit", 0, 42, true).await;
+    assert_eq!(fetch_stable_settled(&mut conn, 0).await, (NONE, 42));
+
+    offsets_in_a_transaction(&mut conn, "txn-offsets-abort", 1, 7, false).await;
+    assert_eq!(fetch_stable_settled(&mut conn, 1).await, (NONE, -1));
+
+    // The next transaction of the same id commits over the first one's offset.
+    offsets_in_a_transaction(&mut conn, "txn-offsets-commit", 0, 50, true).await;
+    assert_eq!(fetch_stable_settled(&mut conn, 0).await, (NONE, 50));
     drop(conn);
     test.stop().await;
 }
