@@ -237,7 +237,7 @@ async fn find_coordinator_creates_the_offsets_topic_and_names_this_node() {
     assert_eq!(found.node_id.0, 1);
     assert_eq!(found.port, i32::from(test.addr.port()));
 
-    // v4+: batched keys; TRANSACTION keys wait for the transaction coordinator.
+    // v4+: batched keys; TRANSACTION keys name the transaction coordinator.
     let batched = FindCoordinatorRequest::default()
         .with_key_type(0)
         .with_coordinator_keys(vec![s("a"), s("b")]);
@@ -249,10 +249,8 @@ async fn find_coordinator_creates_the_offsets_topic_and_names_this_node() {
         .with_key_type(1)
         .with_coordinator_keys(vec![s("tx")]);
     let response: FindCoordinatorResponse = conn.call(ApiKey::FindCoordinator, 4, &txn).await;
-    assert_eq!(
-        response.coordinators[0].error_code,
-        COORDINATOR_NOT_AVAILABLE
-    );
+    assert_eq!(response.coordinators[0].error_code, NONE);
+    assert_eq!(response.coordinators[0].node_id.0, 1);
 
     // The topic exists now, internal, compacted, with offsets.topic.num.partitions (4 here).
     let metadata: MetadataResponse = conn
