@@ -8,6 +8,8 @@
 //! - [`producer`]: the batching, idempotent producer.
 //! - [`consumer`]: the consumer: assign/seek, group membership, commits.
 //! - [`partitioner`]: Java's default partitioner (murmur2) and sticky partitions.
+//! - `records`: v2 record batches written and read by the client itself (headers keep order
+//!   and duplicate keys).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -47,6 +49,7 @@ pub mod consumer;
 pub mod error;
 pub mod partitioner;
 pub mod producer;
+mod records;
 
 pub use admin::AdminClient;
 pub use cluster::{

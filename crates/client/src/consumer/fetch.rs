@@ -20,15 +20,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::fetch_response::AbortedTransaction;
-use kafka_protocol::records::{RecordBatchDecoder, TimestampType};
+use kafka_protocol::records::TimestampType;
 
 use crate::cluster::TopicPartition;
 use crate::error::{codec_source, ClientError};
+use crate::records::{self, BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES};
 
-/// Size of the v2 record-batch header.
-const BATCH_HEADER_BYTES: usize = 61;
-/// base_offset + batch_length: what precedes the part `batch_length` counts.
-const LOG_OVERHEAD_BYTES: usize = 12;
 const ATTR_TRANSACTIONAL: i16 = 1 << 4;
 const ATTR_CONTROL: i16 = 1 << 5;
 
@@ -43,9 +40,7 @@ pub struct ConsumerRecord {
     pub leader_epoch: i32,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    /// Headers in batch order. Limitation: the record codec (kafka-protocol 0.18) decodes
-    /// headers into a map, so when another client wrote one key twice only its last value is
-    /// seen (at the key's first position).
+    /// Headers in batch order, a key given twice kept twice (as Kafka's `RecordHeaders`).
     pub headers: Vec<(String, Option<Bytes>)>,
 }
 
@@ -120,14 +115,13 @@ pub(crate) fn parse_records(
         {
             continue;
         }
-        let mut buf = batch;
-        let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
+        let decoded = records::decode_batch(batch).map_err(|e| {
             ClientError::decode(
                 format!("record batch of {tp} at offset {base_offset}"),
                 codec_source(e),
             )
         })?;
-        for record in set.records {
+        for record in decoded {
             if record.offset < fetch_offset {
                 continue;
             }
@@ -140,11 +134,7 @@ pub(crate) fn parse_records(
                 leader_epoch,
                 key: record.key,
                 value: record.value,
-                headers: record
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
+                headers: record.headers,
             });
         }
     }

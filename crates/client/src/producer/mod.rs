@@ -166,9 +166,7 @@ pub struct ProducerRecord {
     pub partition: Option<i32>,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    /// Headers in order. Limitation: the record codec (kafka-protocol 0.18's `Record`) keeps
-    /// headers in a map keyed by name, so a key given twice is sent once, at its first
-    /// position, with its last value. Distinct keys keep their order.
+    /// Headers in order; a key may appear more than once (Kafka's `RecordHeaders` is a list).
     pub headers: Vec<(String, Option<Bytes>)>,
     /// Milliseconds since the epoch; `None` means now.
     pub timestamp: Option<i64>,

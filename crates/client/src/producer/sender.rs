@@ -25,16 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use indexmap::IndexMap;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, ProduceRequest, ProduceResponse, ProducerId,
 };
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType, NO_PRODUCER_EPOCH,
-    NO_PRODUCER_ID,
-};
+use kafka_protocol::records::{NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 use kafka_protocol::ResponseError;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
@@ -43,6 +38,7 @@ use super::{Acks, RecordMetadata, Shared};
 use crate::admin::topic_name;
 use crate::cluster::TopicPartition;
 use crate::error::{codec_source, ClientError};
+use crate::records::{self, BatchMeta, RecordRef};
 
 /// Produce versions this client speaks: 3 is the oldest Kafka 4 accepts; 13 switches to topic
 /// ids, which the connection layer caps.
@@ -413,48 +409,25 @@ fn encode_batch(
         (Some(p), seq) if seq >= 0 => p,
         _ => (NO_PRODUCER_ID, NO_PRODUCER_EPOCH),
     };
-    // The encoder derives the base sequence from the first record and keeps records in one
-    // batch only while offset - sequence stays constant, so sequences count up from the base
-    // (from -1 without idempotence, which still yields base sequence -1).
-    let records: Vec<Record> = batch
+    let meta = BatchMeta {
+        producer_id,
+        producer_epoch,
+        base_sequence: batch.base_sequence.max(-1),
+        transactional: false,
+        compression,
+    };
+    let records: Vec<RecordRef<'_>> = batch
         .records
         .iter()
-        .enumerate()
-        .map(|(i, pending)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id,
-            producer_epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: if batch.base_sequence >= 0 {
-                super::accumulator::wrap_add(batch.base_sequence, i)
-            } else {
-                (i as i32).wrapping_sub(1)
-            },
+        .map(|pending| RecordRef {
             timestamp: pending.timestamp,
-            key: pending.record.key.clone(),
-            value: pending.record.value.clone(),
-            headers: pending
-                .record
-                .headers
-                .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone()))
-                .collect::<IndexMap<_, _>>(),
+            key: pending.record.key.as_deref(),
+            value: pending.record.value.as_deref(),
+            headers: &pending.record.headers,
         })
         .collect();
     let mut buf = BytesMut::with_capacity(batch.size + 64);
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| ClientError::Encode {
+    records::encode_batch(&mut buf, &meta, &records).map_err(|e| ClientError::Encode {
         api_key: ApiKey::Produce,
         version: 2,
         source: codec_source(e),
