@@ -2,6 +2,7 @@
 //!
 //! - [`fetch`]: Fetch answers into records (truncated tails, control batches, aborted
 //!   transactions, compression).
+//! - `fetch_session`: KIP-227 fetch sessions, one per broker: incremental Fetch requests.
 //! - [`group`]: classic group membership (JoinGroup/SyncGroup/Heartbeat/LeaveGroup) and commits.
 //! - [`assignor`]: the range and cooperative-sticky assignors.
 //! - `heartbeat`: the background heartbeat task and the `max.poll.interval.ms` check.
@@ -13,14 +14,15 @@
 
 pub mod assignor;
 pub mod fetch;
+mod fetch_session;
 pub mod group;
 mod heartbeat;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
@@ -30,6 +32,7 @@ use crate::cluster::{Cluster, TopicPartition};
 use crate::config::{parse, ClientConfig};
 use crate::error::ClientError;
 pub use fetch::ConsumerRecord;
+use fetch_session::{FetchSession, SessionRequest, FETCH_SESSION_MIN_VERSION, FINAL_EPOCH};
 use group::GroupMembership;
 
 /// `auto.offset.reset`.
@@ -175,6 +178,8 @@ pub struct Consumer {
     config: ConsumerConfig,
     partitions: BTreeMap<TopicPartition, PartitionState>,
     group: Option<GroupMembership>,
+    /// Fetch sessions by broker node id.
+    sessions: BTreeMap<i32, FetchSession>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -198,7 +203,17 @@ impl Consumer {
             config,
             partitions: BTreeMap::new(),
             group: None,
+            sessions: BTreeMap::new(),
         }
+    }
+
+    /// The fetch session with each broker fetched from: (node id, session id, epoch of the
+    /// next request). Session id 0 means the next fetch to that broker is a full one.
+    pub fn fetch_sessions(&self) -> Vec<(i32, i32, i32)> {
+        self.sessions
+            .iter()
+            .map(|(node, s)| (*node, s.session_id(), s.next_epoch()))
+            .collect()
     }
 
     pub fn cluster(&self) -> &Cluster {
@@ -508,33 +523,69 @@ impl Consumer {
         let max_wait_ms = (wait.as_millis() as i32).clamp(0, self.config.fetch_max_wait_ms);
         let mut tasks = tokio::task::JoinSet::new();
         for (leader, partitions) in by_leader {
-            let request = self.fetch_request(&partitions, max_wait_ms);
+            let wanted: BTreeMap<TopicPartition, (i64, i32)> = partitions
+                .into_iter()
+                .map(|(tp, offset, epoch)| (tp, (offset, epoch)))
+                .collect();
+            let sessions = self.sessions_supported(leader).await;
+            let session_request = if sessions {
+                self.sessions.entry(leader).or_default().build(wanted)
+            } else {
+                SessionRequest {
+                    session_id: 0,
+                    session_epoch: FINAL_EPOCH,
+                    send: wanted.iter().map(|(tp, f)| (tp.clone(), *f)).collect(),
+                    forget: Vec::new(),
+                    wanted,
+                    full: true,
+                }
+            };
+            let request = self.fetch_request(&session_request, max_wait_ms);
             let cluster = self.cluster.clone();
             tasks.spawn(async move {
                 let result = cluster.call_node(leader, &request).await;
-                (partitions, result)
+                (leader, session_request, result)
             });
         }
         let read_committed = self.config.read_committed();
         let mut refresh = false;
         while let Some(joined) = tasks.join_next().await {
-            let Ok((partitions, result)) = joined else {
+            let Ok((leader, session_request, result)) = joined else {
                 continue;
             };
+            let in_session = session_request.session_epoch != FINAL_EPOCH;
             let response = match result {
                 Ok(r) => r,
-                Err(err) if err.is_retriable() => {
-                    tracing::debug!(%err, "fetch failed; retrying");
-                    refresh = true;
+                Err(err) => {
+                    if in_session {
+                        if let Some(session) = self.sessions.get_mut(&leader) {
+                            session.handle_failure();
+                        }
+                    }
+                    if err.is_retriable() {
+                        tracing::debug!(%err, "fetch failed; retrying");
+                        refresh = true;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            };
+            let offsets: BTreeMap<TopicPartition, i64> = session_request
+                .wanted
+                .iter()
+                .map(|(tp, (offset, _))| (tp.clone(), *offset))
+                .collect();
+            if in_session {
+                let session = self.sessions.entry(leader).or_default();
+                if session.handle_response(
+                    session_request,
+                    response.error_code,
+                    response.session_id,
+                ) {
+                    // The next round fetches in full and opens a new session.
                     continue;
                 }
-                Err(err) => return Err(err),
-            };
-            ClientError::check(response.error_code, None)?;
-            let offsets: BTreeMap<TopicPartition, i64> = partitions
-                .iter()
-                .map(|(tp, o, _)| (tp.clone(), *o))
-                .collect();
+            }
             for topic in response.responses {
                 let name = topic.topic.0.to_string();
                 for p in topic.partitions {
@@ -588,23 +639,28 @@ impl Consumer {
         Ok(())
     }
 
-    fn fetch_request(
-        &self,
-        partitions: &[(TopicPartition, i64, i32)],
-        max_wait_ms: i32,
-    ) -> FetchRequest {
-        let tps: Vec<TopicPartition> = partitions.iter().map(|(tp, _, _)| tp.clone()).collect();
+    /// Whether `leader` speaks a Fetch version with sessions (v7+).
+    async fn sessions_supported(&self, leader: i32) -> bool {
+        match self.cluster.connection(leader).await {
+            Ok(conn) => conn
+                .broker_versions(ApiKey::Fetch)
+                .is_some_and(|(_, max)| max >= FETCH_SESSION_MIN_VERSION),
+            Err(_) => false,
+        }
+    }
+
+    fn fetch_request(&self, session: &SessionRequest, max_wait_ms: i32) -> FetchRequest {
+        let tps: Vec<TopicPartition> = session.send.iter().map(|(tp, _)| tp.clone()).collect();
         let by_tp: BTreeMap<&TopicPartition, (i64, i32)> =
-            partitions.iter().map(|(tp, o, e)| (tp, (*o, *e))).collect();
+            session.send.iter().map(|(tp, f)| (tp, *f)).collect();
         FetchRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_max_wait_ms(max_wait_ms)
             .with_min_bytes(self.config.fetch_min_bytes)
             .with_max_bytes(self.config.fetch_max_bytes)
             .with_isolation_level(self.config.isolation_level as i8)
-            // No fetch session: every request is a full fetch (session epoch -1).
-            .with_session_id(0)
-            .with_session_epoch(-1)
+            .with_session_id(session.session_id)
+            .with_session_epoch(session.session_epoch)
             .with_rack_id(StrBytes::from_static_str(""))
             .with_topics(group_topics(&tps, |topic, ps| {
                 FetchTopic::default()
@@ -623,6 +679,11 @@ impl Consumer {
                             })
                             .collect(),
                     )
+            }))
+            .with_forgotten_topics_data(group_topics(&session.forget, |topic, ps| {
+                ForgottenTopic::default()
+                    .with_topic(topic_name(topic))
+                    .with_partitions(ps.iter().map(|tp| tp.partition).collect())
             }))
     }
 
