@@ -28,7 +28,7 @@ use crate::error::ClientError;
 pub use configs::{AlterConfigOp, AlterOpType, ConfigEntry, ConfigResource, ConfigResourceType};
 pub use groups::{GroupDescription, GroupListing, GroupMember, OffsetAndMetadata};
 pub use offsets::{ListOffsetsResult, OffsetSpec};
-pub use topics::{NewTopic, TopicListing};
+pub use topics::{EligibleLeaders, NewTopic, TopicListing};
 
 /// Per-resource outcomes of a call that can partly fail.
 pub type Outcomes<K, T = ()> = BTreeMap<K, Result<T, ClientError>>;

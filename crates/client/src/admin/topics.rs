@@ -1,5 +1,6 @@
-//! Topic administration: CreateTopics, DeleteTopics, CreatePartitions, and topic listings and
-//! descriptions from Metadata.
+//! Topic administration: CreateTopics, DeleteTopics, CreatePartitions, topic listings and
+//! descriptions from Metadata, and eligible leader replicas (KIP-966) from
+//! DescribeTopicPartitions.
 
 use std::collections::BTreeMap;
 
@@ -8,16 +9,25 @@ use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    DescribeTopicPartitionsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::{topic_name, AdminClient, Outcomes};
-use crate::cluster::TopicMetadata;
+use crate::cluster::{TopicMetadata, TopicPartition};
 use crate::connection::client_versions;
 use crate::error::ClientError;
+
+/// The eligible leader replicas of one partition (KIP-966).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EligibleLeaders {
+    pub elr: Vec<i32>,
+    pub last_known_elr: Vec<i32>,
+}
 
 /// A topic to create. `-1` partitions / replication factor take the broker's defaults
 /// (`num.partitions`, `default.replication.factor`).
@@ -170,6 +180,67 @@ impl AdminClient {
                     })
             })
             .collect()
+    }
+
+    /// Eligible leader replicas and last known ELR (KIP-966) of every partition of `names`,
+    /// from DescribeTopicPartitions, which is where Kafka's Admin reads them. `None` when the
+    /// broker does not offer that API: the ELR is then unknown (Kafka's tools print `N/A`),
+    /// which is not the same as empty.
+    pub async fn describe_eligible_leader_replicas(
+        &self,
+        names: &[String],
+    ) -> Result<Option<BTreeMap<TopicPartition, EligibleLeaders>>, ClientError> {
+        let conn = self.cluster.any_connection().await?;
+        if conn
+            .broker_versions(ApiKey::DescribeTopicPartitions)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let mut found = BTreeMap::new();
+        let mut cursor: Option<Cursor> = None;
+        // The broker pages by partition count; each answer says where the next page starts.
+        loop {
+            let request = DescribeTopicPartitionsRequest::default()
+                .with_topics(
+                    names
+                        .iter()
+                        .map(|n| TopicRequest::default().with_name(topic_name(n)))
+                        .collect(),
+                )
+                .with_response_partition_limit(2000)
+                .with_cursor(cursor.take());
+            let response = self
+                .cluster
+                .retry(|| self.cluster.call_any(&request))
+                .await?;
+            for topic in response.topics {
+                ClientError::check(topic.error_code, None)?;
+                let Some(name) = topic.name else { continue };
+                for p in topic.partitions {
+                    let ids = |v: Option<Vec<BrokerId>>| {
+                        v.unwrap_or_default().into_iter().map(|b| b.0).collect()
+                    };
+                    found.insert(
+                        TopicPartition::new(name.0.to_string(), p.partition_index),
+                        EligibleLeaders {
+                            elr: ids(p.eligible_leader_replicas),
+                            last_known_elr: ids(p.last_known_elr),
+                        },
+                    );
+                }
+            }
+            match response.next_cursor {
+                Some(next) => {
+                    cursor = Some(
+                        Cursor::default()
+                            .with_topic_name(next.topic_name)
+                            .with_partition_index(next.partition_index),
+                    )
+                }
+                None => return Ok(Some(found)),
+            }
+        }
     }
 
     /// CreatePartitions: raises each topic's partition count to the given total.

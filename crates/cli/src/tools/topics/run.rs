@@ -5,7 +5,7 @@ use std::io::Write;
 
 use fjord_client::admin::{ConfigResource, NewTopic};
 use fjord_client::kafka_protocol::ResponseError;
-use fjord_client::{AdminClient, ClientError};
+use fjord_client::{AdminClient, ClientError, TopicPartition};
 
 use super::describe::{self, PartitionDescription, TopicDescription};
 use super::{ensure_topic_exists, select_topics, TopicAction, TopicCommand};
@@ -240,6 +240,10 @@ async fn describe(
         .iter()
         .map(|b| b.node_id)
         .collect();
+    let eligible = admin
+        .describe_eligible_leader_replicas(&topics)
+        .await
+        .map_err(ToolError::Client)?;
     let mut descriptions = Vec::with_capacity(metadata.len());
     for topic in metadata {
         let entries = match configs.get(&ConfigResource::topic(topic.name.clone())) {
@@ -261,8 +265,16 @@ async fn describe(
                 leader: (p.leader_id >= 0).then_some(p.leader_id),
                 replicas: p.replica_nodes.clone(),
                 isr: p.isr_nodes.clone(),
-                elr: None,
-                last_known_elr: None,
+                elr: eligible.as_ref().map(|e| {
+                    e.get(&TopicPartition::new(topic.name.clone(), p.partition))
+                        .map(|l| l.elr.clone())
+                        .unwrap_or_default()
+                }),
+                last_known_elr: eligible.as_ref().map(|e| {
+                    e.get(&TopicPartition::new(topic.name.clone(), p.partition))
+                        .map(|l| l.last_known_elr.clone())
+                        .unwrap_or_default()
+                }),
             })
             .collect();
         partitions.sort_by_key(|p| p.partition);
