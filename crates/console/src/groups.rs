@@ -120,15 +120,18 @@ struct RawGroup {
     committed: BTreeMap<(String, i32), i64>,
 }
 
+/// Reads one group; `only` limits the commits read to those partitions (the topic page asks
+/// for one topic's, instead of copying every commit of every group).
 fn raw_group(
     coordinator: &GroupCoordinator,
     image: &MetadataImage,
     group_id: &str,
     group_type: GroupType,
     state: String,
+    only: Option<&[(String, i32)]>,
 ) -> Option<RawGroup> {
     let committed: BTreeMap<(String, i32), i64> = coordinator
-        .fetch_offsets(group_id, None)
+        .fetch_offsets(group_id, only)
         .into_iter()
         .filter(|o| o.offset >= 0)
         .map(|o| ((o.topic, o.partition), o.offset))
@@ -311,7 +314,11 @@ fn finish(raw: RawGroup, snapshot: &Snapshot) -> GroupDetail {
 
 /// Every live group of every loaded coordinator shard: one lock per shard, none per group or
 /// partition. Shards still loading are skipped.
-async fn read_groups(ctx: &BrokerContext, image: &MetadataImage) -> Vec<RawGroup> {
+async fn read_groups(
+    ctx: &BrokerContext,
+    image: &MetadataImage,
+    only: Option<&[(String, i32)]>,
+) -> Vec<RawGroup> {
     let mut raws = Vec::new();
     for shard in ctx.groups.shards() {
         let listed = shard
@@ -320,7 +327,7 @@ async fn read_groups(ctx: &BrokerContext, image: &MetadataImage) -> Vec<RawGroup
                     .list_groups()
                     .into_iter()
                     .filter_map(|l| {
-                        raw_group(coordinator, image, &l.group_id, l.group_type, l.state)
+                        raw_group(coordinator, image, &l.group_id, l.group_type, l.state, only)
                     })
                     .collect::<Vec<_>>()
             })
@@ -336,7 +343,7 @@ async fn read_groups(ctx: &BrokerContext, image: &MetadataImage) -> Vec<RawGroup
 /// Every live group this broker coordinates, with partitions, sorted by id, joined with the
 /// offsets of `snapshot`.
 pub async fn list_group_details(ctx: &BrokerContext, snapshot: &Snapshot) -> Vec<GroupDetail> {
-    read_groups(ctx, &snapshot.image)
+    read_groups(ctx, &snapshot.image, None)
         .await
         .into_iter()
         .map(|r| finish(r, snapshot))
@@ -346,7 +353,7 @@ pub async fn list_group_details(ctx: &BrokerContext, snapshot: &Snapshot) -> Vec
 /// Every live group this broker coordinates, sorted by id.
 pub async fn list_groups(ctx: &BrokerContext) -> Vec<GroupSummary> {
     let snapshot = Snapshot::take(ctx);
-    read_groups(ctx, &snapshot.image)
+    read_groups(ctx, &snapshot.image, None)
         .await
         .into_iter()
         .map(|r| summarize(r, &snapshot))
@@ -359,7 +366,7 @@ pub async fn group_topic_lags(
     ctx: &BrokerContext,
     snapshot: &Snapshot,
 ) -> Vec<(String, Vec<(String, i64)>)> {
-    read_groups(ctx, &snapshot.image)
+    read_groups(ctx, &snapshot.image, None)
         .await
         .into_iter()
         .map(|raw| {
@@ -407,14 +414,19 @@ pub struct TopicGroup {
 /// member assigned one, sorted by id. 404 when the topic does not exist.
 pub async fn topic_groups(ctx: &BrokerContext, topic: &str) -> Result<Vec<TopicGroup>> {
     let snapshot = Snapshot::take(ctx);
-    if snapshot.image.topic(topic).is_none() {
+    let Some(image) = snapshot.image.topic(topic) else {
         return Err(ConsoleError::NotFound(format!(
             "topic {topic:?} does not exist"
         )));
-    }
+    };
+    let partitions: Vec<(String, i32)> = image
+        .partitions
+        .keys()
+        .map(|p| (topic.to_string(), *p))
+        .collect();
     let hosted = snapshot.topic_stats(topic);
     let mut groups = Vec::new();
-    for raw in read_groups(ctx, &snapshot.image).await {
+    for raw in read_groups(ctx, &snapshot.image, Some(&partitions)).await {
         let mut partitions: BTreeSet<i32> = BTreeSet::new();
         let mut total: Option<i64> = None;
         let range = (topic.to_string(), i32::MIN)..=(topic.to_string(), i32::MAX);
@@ -461,7 +473,9 @@ pub async fn group_detail(ctx: &BrokerContext, group_id: &str) -> Result<GroupDe
                 .list_groups()
                 .into_iter()
                 .find(|l| l.group_id == group_id)
-                .and_then(|l| raw_group(coordinator, image, &l.group_id, l.group_type, l.state))
+                .and_then(|l| {
+                    raw_group(coordinator, image, &l.group_id, l.group_type, l.state, None)
+                })
         })
         .await?;
     match raw {
