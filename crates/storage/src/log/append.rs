@@ -15,6 +15,10 @@ use crate::producer_state::SequenceCheck;
 use crate::scan::Located;
 use crate::segment::{now_ms, Segment};
 
+/// The bytes of a batch header the leader rewrites for a CreateTime batch: base offset
+/// (0..8), batch length (8..12, unchanged) and partition leader epoch (12..16).
+const PATCH_LEN: usize = 16;
+
 /// Splits a run of batches into (range, header), checking each with `check`.
 fn frames(
     records: &[u8],
@@ -93,22 +97,46 @@ impl PartitionLog {
             next_offset = b.header.next_offset();
         }
 
-        // Unique `Bytes` (the usual case: the request buffer was split per partition) become
-        // mutable without a copy.
-        let mut buf = records
-            .try_into_mut()
-            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-        for b in &located {
-            let range = b.position as usize..b.end() as usize;
-            let bytes = &mut buf[range];
-            batch::set_base_offset(bytes, b.header.base_offset);
-            batch::set_partition_leader_epoch(bytes, leader_epoch);
-            if let Some(t) = log_append_time_ms {
-                batch::set_log_append_time(bytes, t);
+        let info = match log_append_time_ms {
+            // CreateTime (the usual case): only the base offset and the partition leader epoch
+            // change, both in the first PATCH_LEN bytes of each batch and outside its CRC. The
+            // patched prefixes and the rest of the request's bytes are written as separate
+            // pieces: the records are never copied in user space (the request's `Bytes` is
+            // shared with the rest of the decoded request, so it cannot be made mutable).
+            None => {
+                let prefixes: Vec<[u8; PATCH_LEN]> = located
+                    .iter()
+                    .map(|b| {
+                        let start = b.position as usize;
+                        let mut prefix = [0u8; PATCH_LEN];
+                        prefix.copy_from_slice(&records[start..start + PATCH_LEN]);
+                        batch::set_base_offset(&mut prefix, b.header.base_offset);
+                        batch::set_partition_leader_epoch(&mut prefix, leader_epoch);
+                        prefix
+                    })
+                    .collect();
+                let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * located.len());
+                for (b, prefix) in located.iter().zip(&prefixes) {
+                    pieces.push(prefix);
+                    pieces.push(&records[b.position as usize + PATCH_LEN..b.end() as usize]);
+                }
+                self.write_batches(&mut writer, &config, &pieces, &located)?
             }
-        }
-
-        let info = self.write_batches(&mut writer, &config, &buf, &located)?;
+            // LogAppendTime rewrites the timestamp and so the CRC over the whole batch: that
+            // needs the batch in a mutable buffer (a copy unless the `Bytes` is unique).
+            Some(t) => {
+                let mut buf = records
+                    .try_into_mut()
+                    .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                for b in &located {
+                    let bytes = &mut buf[b.position as usize..b.end() as usize];
+                    batch::set_base_offset(bytes, b.header.base_offset);
+                    batch::set_partition_leader_epoch(bytes, leader_epoch);
+                    batch::set_log_append_time(bytes, t);
+                }
+                self.write_batches(&mut writer, &config, &[&buf[..]], &located)?
+            }
+        };
         writer.producers.commit(pending);
         self.publish_first_unstable(&writer.producers);
         self.assign_epoch(leader_epoch, info.first_offset)?;
@@ -145,7 +173,7 @@ impl PartitionLog {
         }
         // A follower's first batch may start past the log end offset (the leader compacted or
         // deleted records); the active segment must still be able to index it.
-        let info = self.write_batches(&mut writer, &config, &records, &located)?;
+        let info = self.write_batches(&mut writer, &config, &[&records[..]], &located)?;
         for b in &located {
             let marker = if b.header.is_control() {
                 let bytes = records.slice(b.position as usize..b.end() as usize);
@@ -207,9 +235,10 @@ impl PartitionLog {
         &self,
         writer: &mut Writer,
         config: &LogConfig,
-        bytes: &[u8],
+        pieces: &[&[u8]],
         located: &[Located],
     ) -> Result<AppendInfo, LogError> {
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
         let first = located.first().expect("at least one batch").header;
         let last = located.last().expect("at least one batch").header;
         let max_timestamp = located
@@ -220,7 +249,7 @@ impl PartitionLog {
         let active = self.active_segment();
         if active.should_roll(
             config,
-            bytes.len() as u64,
+            len as u64,
             max_timestamp,
             last.last_offset(),
             now_ms(),
@@ -230,7 +259,7 @@ impl PartitionLog {
         }
         let active = self.active_segment();
         active
-            .append(bytes, located, config.index_interval_bytes)
+            .append(pieces, located, config.index_interval_bytes)
             .map_err(|e| self.poison(e))?;
         self.log_end_offset
             .store(last.next_offset(), Ordering::Release);
@@ -244,7 +273,7 @@ impl PartitionLog {
                 .iter()
                 .map(|b| (b.header.last_offset_delta as u64) + 1)
                 .sum(),
-            bytes: bytes.len(),
+            bytes: len,
         })
     }
 

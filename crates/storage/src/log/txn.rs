@@ -50,7 +50,7 @@ impl PartitionLog {
             position: 0,
             header,
         }];
-        let info = self.write_batches(&mut writer, &config, &buf, &located)?;
+        let info = self.write_batches(&mut writer, &config, &[&buf[..]], &located)?;
         let completed = writer.producers.apply(&header, Some(&marker));
         self.record_completed(&writer.producers, completed)?;
         self.publish_first_unstable(&writer.producers);
