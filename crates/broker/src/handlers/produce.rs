@@ -27,6 +27,7 @@ use tracing::{debug, warn};
 
 use super::{BrokerContext, RequestContext};
 use crate::dispatcher::Reply;
+use crate::replica::partition::append_many_as_leader;
 use crate::replica::{now_ms, Partition, ReplicaError};
 
 /// The dispatcher's entry: answers, or stays silent for `acks=0`.
@@ -63,64 +64,90 @@ pub async fn handle(
     let deadline = Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
     let uses_topic_ids = req.api_version >= 13;
 
-    let mut responses = Vec::with_capacity(request.topic_data.len());
-    // (topic index, partition index, partition, offset the high watermark must reach)
-    let mut awaiting: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
-    for topic in request.topic_data {
+    // Resolve every partition first, then write all of them with one blocking task
+    // (`append_many_as_leader`) rather than one thread hand-off per partition.
+    // (topic index, partition index in the request, resolved partition or why not, records)
+    let mut slots = Vec::new();
+    let mut topics = Vec::with_capacity(request.topic_data.len());
+    for (t, topic) in request.topic_data.into_iter().enumerate() {
         let name = if uses_topic_ids {
             replicas.topic_name(&topic.topic_id)
         } else {
             Some(topic.name.to_string())
         };
-        let mut partition_responses = Vec::with_capacity(topic.partition_data.len());
         for data in topic.partition_data {
-            let index = data.index;
-            let batch_bytes = data.records.as_ref().map_or(0, |r| r.len() as u64);
-            let outcome = match &name {
+            let partition = match &name {
                 _ if !matches!(acks, -1..=1) => Err(ReplicaError::InvalidRequiredAcks { acks }),
                 None => Err(ReplicaError::UnknownTopicId {
                     topic_id: topic.topic_id,
                 }),
-                Some(name) => match replicas.leader_partition(name, index) {
-                    Ok(partition) => partition
-                        .append_as_leader(data.records, acks, now)
-                        .await
-                        .map(|appended| (partition, appended)),
-                    Err(e) => Err(e),
-                },
+                Some(name) => replicas.leader_partition(name, data.index),
             };
-            let response = match outcome {
-                Ok((partition, appended)) => {
-                    if !appended.duplicate {
-                        let messages = (appended.last_offset - appended.base_offset + 1).max(0);
-                        replicas
-                            .throughput()
-                            .record_in(batch_bytes, messages as u64);
-                    }
-                    if acks == -1 {
-                        awaiting.push((
-                            responses.len(),
-                            partition_responses.len(),
-                            partition,
-                            appended.last_offset + 1,
-                        ));
-                    }
-                    PartitionProduceResponse::default()
-                        .with_index(index)
-                        .with_base_offset(appended.base_offset)
-                        .with_log_append_time_ms(appended.log_append_time_ms)
-                        .with_log_start_offset(appended.log_start_offset)
-                }
-                Err(e) => error_response(index, &e, name.as_deref()),
-            };
-            partition_responses.push(response);
+            slots.push((t, data.index, partition, data.records));
         }
-        responses.push(
+        topics.push((topic.name, topic.topic_id, name));
+    }
+    let appends: Vec<_> = slots
+        .iter_mut()
+        .filter_map(|(_, _, partition, records)| match partition {
+            Ok(p) => Some((Arc::clone(p), records.take())),
+            Err(_) => None,
+        })
+        .collect();
+    let batch_bytes: Vec<u64> = appends
+        .iter()
+        .map(|(_, records)| records.as_ref().map_or(0, |r| r.len() as u64))
+        .collect();
+    let mut appended = append_many_as_leader(appends, acks, now)
+        .await
+        .into_iter()
+        .zip(batch_bytes);
+
+    let mut responses: Vec<TopicProduceResponse> = topics
+        .iter()
+        .map(|(name, topic_id, _)| {
             TopicProduceResponse::default()
-                .with_name(topic.name)
-                .with_topic_id(topic.topic_id)
-                .with_partition_responses(partition_responses),
-        );
+                .with_name(name.clone())
+                .with_topic_id(*topic_id)
+        })
+        .collect();
+    // (topic index, partition index, partition, offset the high watermark must reach)
+    let mut awaiting: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
+    for (t, index, partition, _) in slots {
+        let name = topics[t].2.as_deref();
+        let outcome = match partition {
+            Err(e) => Err(e),
+            Ok(partition) => match appended.next() {
+                Some((result, batch_bytes)) => result.map(|a| (partition, a, batch_bytes)),
+                None => Err(ReplicaError::TaskFailed("append result missing".into())),
+            },
+        };
+        let partition_responses = &mut responses[t].partition_responses;
+        let response = match outcome {
+            Ok((partition, appended, batch_bytes)) => {
+                if !appended.duplicate {
+                    let messages = (appended.last_offset - appended.base_offset + 1).max(0);
+                    replicas
+                        .throughput()
+                        .record_in(batch_bytes, messages as u64);
+                }
+                if acks == -1 {
+                    awaiting.push((
+                        t,
+                        partition_responses.len(),
+                        partition,
+                        appended.last_offset + 1,
+                    ));
+                }
+                PartitionProduceResponse::default()
+                    .with_index(index)
+                    .with_base_offset(appended.base_offset)
+                    .with_log_append_time_ms(appended.log_append_time_ms)
+                    .with_log_start_offset(appended.log_start_offset)
+            }
+            Err(e) => error_response(index, &e, name),
+        };
+        partition_responses.push(response);
     }
 
     for (t, p, partition, required_offset) in awaiting {

@@ -9,7 +9,11 @@
 //! once followers fetch (they report their log end offset with every fetch).
 //!
 //! Appends go through one writer at a time: a FIFO `tokio::sync::Mutex` keeps produce requests
-//! in arrival order while the blocking write itself runs on tokio's blocking pool.
+//! in arrival order while the blocking write itself runs on tokio's blocking pool. A produce
+//! request that writes several partitions takes their locks in one global order (topic, then
+//! partition; nothing that holds an append lock waits for a second one otherwise, so there is
+//! no cycle) and writes them all in one blocking task ([`append_many_as_leader`]): one thread
+//! hand-off per request instead of one per partition.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -110,11 +114,6 @@ pub struct Partition {
     follower_end_offsets: Mutex<HashMap<i32, i64>>,
     waiters: WaiterList,
     append_lock: tokio::sync::Mutex<()>,
-    /// Transactions whose marker is in the log but not yet below the high watermark, as
-    /// (first offset, marker offset): they still hold the last stable offset back, as Kafka's
-    /// `unreplicatedTxns` do, so a read_committed fetch never reads past an open transaction
-    /// while the marker that ends it is not yet committed.
-    unreplicated_txns: Mutex<Vec<(i64, i64)>>,
 }
 
 impl std::fmt::Debug for Partition {
@@ -155,7 +154,6 @@ impl Partition {
             follower_end_offsets: Mutex::new(HashMap::new()),
             waiters: WaiterList::new(),
             append_lock: tokio::sync::Mutex::new(()),
-            unreplicated_txns: Mutex::new(Vec::new()),
         }
     }
 
@@ -196,16 +194,9 @@ impl Partition {
     /// (Kafka `UnifiedLog.lastStableOffset`).
     pub fn last_stable_offset(&self) -> i64 {
         let high_watermark = self.high_watermark();
-        let unreplicated = {
-            let mut txns = self.unreplicated_txns.lock();
-            txns.retain(|&(_, marker_offset)| marker_offset >= high_watermark);
-            txns.iter().map(|&(first, _)| first).min()
-        };
-        let first_unstable = match (self.log.first_unstable_offset(), unreplicated) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        first_unstable.map_or(high_watermark, |first| first.min(high_watermark))
+        self.log
+            .first_unstable_offset()
+            .map_or(high_watermark, |first| first.min(high_watermark))
     }
 
     pub fn offsets(&self) -> PartitionOffsets {
@@ -292,6 +283,24 @@ impl Partition {
         required_acks: i16,
         now_ms: i64,
     ) -> Result<AppendResult, ReplicaError> {
+        let (records, log_append_time) = self.prepare_append(records, required_acks, now_ms)?;
+        let _writer = self.append_lock.lock().await;
+        let leader_epoch = self.leader_epoch();
+        let log = Arc::clone(&self.log);
+        let outcome =
+            tokio::task::spawn_blocking(move || log.append(records, leader_epoch, log_append_time))
+                .await??;
+        Ok(self.finish_append(outcome))
+    }
+
+    /// The checks before a leader append (leadership, the batch, `acks=all` against
+    /// `min.insync.replicas`): the records to write and the append time to stamp, if any.
+    fn prepare_append(
+        &self,
+        records: Option<Bytes>,
+        required_acks: i16,
+        now_ms: i64,
+    ) -> Result<(Bytes, Option<i64>), ReplicaError> {
         self.ensure_leader()?;
         let settings = self.settings();
         validate_produce_records(records.as_ref(), &settings.produce, now_ms)?;
@@ -309,13 +318,12 @@ impl Partition {
             }
         }
         // `records` is Some: validation refused None.
-        let records = records.unwrap_or_default();
-        let _writer = self.append_lock.lock().await;
-        let leader_epoch = self.leader_epoch();
-        let log = Arc::clone(&self.log);
-        let outcome =
-            tokio::task::spawn_blocking(move || log.append(records, leader_epoch, log_append_time))
-                .await??;
+        Ok((records.unwrap_or_default(), log_append_time))
+    }
+
+    /// After a leader append, with the append lock still held: moves the high watermark and
+    /// wakes the waiting fetches.
+    fn finish_append(&self, outcome: AppendOutcome) -> AppendResult {
         let (info, duplicate) = match outcome {
             AppendOutcome::Appended(info) => (info, false),
             AppendOutcome::Duplicate(info) => (info, true),
@@ -326,13 +334,13 @@ impl Partition {
             // followers read up to the log end offset.
             self.wake_waiters();
         }
-        Ok(AppendResult {
+        AppendResult {
             base_offset: info.first_offset,
             last_offset: info.last_offset,
             log_append_time_ms: info.log_append_time_ms.unwrap_or(-1),
             log_start_offset: info.log_start_offset,
             duplicate,
-        })
+        }
     }
 
     /// Writes the end-transaction marker of (`producer_id`, `producer_epoch`) as leader (the
@@ -348,32 +356,10 @@ impl Partition {
         let _writer = self.append_lock.lock().await;
         let leader_epoch = self.leader_epoch();
         let log = Arc::clone(&self.log);
-        // Registered before the log closes the transaction (with no marker offset yet), so it
-        // never looks finished to a reader until the high watermark passes its marker.
-        let first_offset = log
-            .producer_entry(producer_id)
-            .and_then(|e| e.current_txn_first_offset);
-        if let Some(first_offset) = first_offset {
-            self.unreplicated_txns.lock().push((first_offset, i64::MAX));
-        }
-        let appended = tokio::task::spawn_blocking(move || {
+        let info = tokio::task::spawn_blocking(move || {
             log.append_control_marker(producer_id, producer_epoch, marker, leader_epoch)
         })
-        .await
-        .map_err(ReplicaError::from)
-        .and_then(|r| r.map_err(ReplicaError::from));
-        if let Some(first_offset) = first_offset {
-            let mut txns = self.unreplicated_txns.lock();
-            if let Some(pos) = txns.iter().position(|&t| t == (first_offset, i64::MAX)) {
-                match &appended {
-                    Ok(info) => txns[pos].1 = info.last_offset,
-                    Err(_) => {
-                        txns.swap_remove(pos);
-                    }
-                }
-            }
-        }
-        let info = appended?;
+        .await??;
         self.maybe_advance_high_watermark();
         self.wake_waiters();
         Ok(AppendResult {
@@ -490,6 +476,96 @@ impl Partition {
         }
         Ok(self.log.log_start_offset())
     }
+}
+
+/// Appends the records of one produce request to several partitions as leader, with one
+/// blocking task for all the writes. Results are in the order of `appends`; each partition
+/// fails or succeeds on its own, as with [`Partition::append_as_leader`], which a request
+/// naming one partition, or one partition twice, uses instead.
+pub async fn append_many_as_leader(
+    appends: Vec<(Arc<Partition>, Option<Bytes>)>,
+    required_acks: i16,
+    now_ms: i64,
+) -> Vec<Result<AppendResult, ReplicaError>> {
+    let repeated = appends
+        .iter()
+        .enumerate()
+        .any(|(i, (p, _))| appends[..i].iter().any(|(q, _)| Arc::ptr_eq(p, q)));
+    if appends.len() < 2 || repeated {
+        let mut results = Vec::with_capacity(appends.len());
+        for (partition, records) in appends {
+            results.push(
+                partition
+                    .append_as_leader(records, required_acks, now_ms)
+                    .await,
+            );
+        }
+        return results;
+    }
+    // `None` until written: every index left `None` below is in `ready`.
+    let mut results: Vec<Option<Result<AppendResult, ReplicaError>>> =
+        Vec::with_capacity(appends.len());
+    // (index in `results`, partition, records, append time) of the appends that passed checks.
+    let mut ready = Vec::with_capacity(appends.len());
+    for (i, (partition, records)) in appends.into_iter().enumerate() {
+        match partition.prepare_append(records, required_acks, now_ms) {
+            Ok((records, log_append_time)) => {
+                ready.push((i, partition, records, log_append_time));
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    ready.sort_by(|a, b| {
+        let (a, b) = (a.1.topic_partition(), b.1.topic_partition());
+        (a.topic.as_str(), a.partition).cmp(&(b.topic.as_str(), b.partition))
+    });
+    let locking: Vec<Arc<Partition>> = ready.iter().map(|r| Arc::clone(&r.1)).collect();
+    let mut guards = Vec::with_capacity(locking.len());
+    for partition in &locking {
+        guards.push(partition.append_lock.lock().await);
+    }
+    let jobs: Vec<_> = ready
+        .iter_mut()
+        .map(|(_, partition, records, log_append_time)| {
+            (
+                Arc::clone(&partition.log),
+                std::mem::take(records),
+                partition.leader_epoch(),
+                *log_append_time,
+            )
+        })
+        .collect();
+    let written = tokio::task::spawn_blocking(move || {
+        jobs.into_iter()
+            .map(|(log, records, leader_epoch, log_append_time)| {
+                log.append(records, leader_epoch, log_append_time)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match written {
+        Ok(outcomes) => {
+            for ((i, partition, _, _), outcome) in ready.iter().zip(outcomes) {
+                results[*i] = Some(
+                    outcome
+                        .map(|outcome| partition.finish_append(outcome))
+                        .map_err(ReplicaError::from),
+                );
+            }
+        }
+        Err(join_error) => {
+            let text = join_error.to_string();
+            for (i, _, _, _) in &ready {
+                results[*i] = Some(Err(ReplicaError::TaskFailed(text.clone())));
+            }
+        }
+    }
+    drop(guards);
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(ReplicaError::TaskFailed("append not run".into()))))
+        .collect()
 }
 
 #[cfg(test)]
