@@ -33,6 +33,8 @@ pub(crate) struct BoundListener {
 /// Binds every broker listener. All or nothing: the first failure is returned and the sockets
 /// bound so far are closed when dropped.
 pub(crate) async fn bind(listeners: &[Listener]) -> Result<Vec<BoundListener>, BrokerError> {
+    // Before any connection allocates a fetch buffer (see the function's docs).
+    fjord_protocol::alloc::tune_system_allocator();
     let mut bound = Vec::with_capacity(listeners.len());
     for listener in listeners {
         let address = listener.bind_address();
