@@ -33,7 +33,12 @@ LINES_PER_TICK = 4
 TICK_S = 0.1
 WAIT_S = 60
 # Known failure against fjord (strict: it passes against Apache Kafka), or None.
-FJORD_XFAIL: str | None = None
+FJORD_XFAIL: str | None = (
+    "fjord: the instance started after the kill stays REBALANCING: its read_committed consumer's OffsetFetch "
+    "(require_stable) is answered UNSTABLE_OFFSET_COMMIT, as in txn-consume-transform-produce (UNSTABLE_AFTER_KILL)"
+)
+# After the restart, Kafka has every update within ~10 s.
+RESTART_WAIT_S = 30
 
 
 def lines() -> list[str]:
@@ -140,9 +145,11 @@ def test_streams_eos(ctx, record_property, request):
         second = start("b")
         feeder.join()
         total = sum(expected_counts().values())
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + RESTART_WAIT_S
         while len(updates := read_counts(ctx.bootstrap, output_topic)) < total:
-            assert time.monotonic() < deadline, f"{len(updates)} of {total} updates within {WAIT_S} s\n{second.tail()}"
+            assert time.monotonic() < deadline, (
+                f"{len(updates)} of {total} updates within {RESTART_WAIT_S} s of the restart\n{second.tail()}"
+            )
             assert second.alive(), f"the application exited\n{second.tail()}"
             time.sleep(0.3)
         second.stop()

@@ -27,10 +27,22 @@ CLIENTS = ["java", "confluent-kafka", "aiokafka", "kafkajs", "franz-go", "sarama
 TXN_SCENARIOS = ["txn-visibility", "txn-consume-transform-produce", "txn-zombie"]
 # InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit.
 TXN_API_KEYS = {22, 24, 25, 26, 28}
+UNSTABLE_AFTER_KILL = (
+    "fjord: after the role is killed inside a transaction (records sent, no AddOffsetsToTxn yet), OffsetFetch "
+    "with require_stable answers UNSTABLE_OFFSET_COMMIT for the input partition that the same producer id's "
+    "earlier, committed transactions wrote offsets for (offset -1 for the others) for 60-120 s, also after the "
+    "restarted producer's InitProducerId aborted the open transaction (DescribeTransactions: Empty, epoch 2); "
+    "the restarted consumer cannot start. Kafka answers the committed offsets at once."
+)
 # Known failures against fjord, (client, scenario) -> reason; each is a strict xfail there only
 # (it passes against Apache Kafka), so that a fix shows up as an XPASS that fails the run.
-FJORD_XFAIL: dict[tuple[str, str], str] = {}
+FJORD_XFAIL: dict[tuple[str, str], str] = {
+    (client, "txn-consume-transform-produce"): UNSTABLE_AFTER_KILL for client in CLIENTS
+}
 ROLE_TIMEOUT_S = 60
+# How long a restarted consume-transform-produce role may take to commit its first transaction:
+# the killed member's session timeout (6 s), a rebalance, start-up (a JVM's too).
+RESTART_WAIT_S = 20
 
 
 def role_command(client: str, scenario: str) -> list[str]:
@@ -157,6 +169,10 @@ def txn_consume_transform_produce(ctx, start, client):
     in_flight = len(sent) - len(committed(first))
     print(f"{client}: killed with {len(committed(first))} inputs committed, {in_flight} in an open transaction")
     second = start(client, "txn-consume-transform-produce", "b", **env)
+    # Its first commit comes once the killed member's session (6 s) expired and it joined: soon.
+    second.wait_for(
+        lambda m: txn.events_of(m.events, "txn-committed"), "a first transaction after the restart", RESTART_WAIT_S
+    )
     expected = {str(i) for i in range(txn.CTP_INPUT_COUNT)}
     second.wait_for(
         lambda m: expected <= set(committed(first, m)), "every input processed after the restart", ROLE_TIMEOUT_S
