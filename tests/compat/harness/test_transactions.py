@@ -28,11 +28,13 @@ TXN_SCENARIOS = ["txn-visibility", "txn-consume-transform-produce", "txn-zombie"
 # InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit.
 TXN_API_KEYS = {22, 24, 25, 26, 28}
 UNSTABLE_AFTER_KILL = (
-    "fjord: after the role is killed inside a transaction (records sent, no AddOffsetsToTxn yet), OffsetFetch "
-    "with require_stable answers UNSTABLE_OFFSET_COMMIT for the input partition that the same producer id's "
-    "earlier, committed transactions wrote offsets for (offset -1 for the others) for 60-120 s, also after the "
-    "restarted producer's InitProducerId aborted the open transaction (DescribeTransactions: Empty, epoch 2); "
-    "the restarted consumer cannot start. Kafka answers the committed offsets at once."
+    "fjord: the offsets that two committed transactions wrote (TxnOffsetCommit, then EndTxn commit) are not "
+    "committed once the role is killed inside its third transaction (records sent, no AddOffsetsToTxn yet): "
+    "OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for that input partition for 60-120 s, "
+    "also after the restarted producer's InitProducerId aborted the open transaction (DescribeTransactions: "
+    "Empty, epoch 2), so Java, librdkafka and franz-go cannot start and sarama fails; without require_stable "
+    "(aiokafka, kafkajs) it answers offset -1, the input is read again and the read_committed output has 40 "
+    "duplicates. Kafka answers the committed offsets at once."
 )
 # Known failures against fjord, (client, scenario) -> reason; each is a strict xfail there only
 # (it passes against Apache Kafka), so that a fix shows up as an XPASS that fails the run.
