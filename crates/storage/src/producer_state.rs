@@ -335,10 +335,13 @@ impl ProducerStateManager {
     }
 
     /// Each producer's last batch's last offset: the batches the cleaner must not remove.
-    pub(crate) fn last_offsets(&self) -> HashMap<i64, i64> {
+    /// Per producer: the last offset of its last data batch (if any) and its epoch — what
+    /// the cleaner must keep so producer state survives compaction (Kafka's
+    /// `lastRecordsOfActiveProducers`).
+    pub(crate) fn last_records(&self) -> HashMap<i64, (Option<i64>, i16)> {
         self.producers
             .iter()
-            .filter_map(|(&id, e)| e.last_offset().map(|last| (id, last)))
+            .map(|(&id, e)| (id, (e.last_offset(), e.producer_epoch)))
             .collect()
     }
 

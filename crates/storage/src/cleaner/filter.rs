@@ -142,6 +142,11 @@ pub(crate) struct FilterContext<'a> {
     /// The batch is its producer's last in the log: it must survive, empty if need be, so the
     /// producer's last sequence and epoch are still found after a restart.
     pub last_batch_of_producer: bool,
+    /// The batch belongs to an aborted transaction: none of its records stay.
+    pub aborted: bool,
+    /// The batch is a transaction marker whose transaction has no data left in the log
+    /// ([`super::txn`]): it gets a delete horizon, then goes once the horizon has passed.
+    pub marker_discardable: bool,
 }
 
 /// The outcome for one batch.
@@ -166,6 +171,13 @@ pub(crate) struct FilterCounts {
     pub earliest_delete_horizon_ms: Option<i64>,
 }
 
+impl FilterCounts {
+    fn note_horizon(&mut self, h: i64) {
+        self.earliest_delete_horizon_ms =
+            Some(self.earliest_delete_horizon_ms.map_or(h, |e| e.min(h)));
+    }
+}
+
 /// Why a batch could not be filtered; the cleaner then keeps it unchanged.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FilterError {
@@ -185,11 +197,27 @@ pub(crate) fn filter_batch(
     ctx: &FilterContext<'_>,
     counts: &mut FilterCounts,
 ) -> Result<Filtered, FilterError> {
-    // Transaction markers and other control batches are kept as they are: fjord does not
-    // yet remove markers whose transaction's data is gone (Kafka does, after the delete
-    // horizon). Keeping them is always correct, only less compact.
-    if header.is_control() || header.record_count == 0 {
-        return Ok(Filtered::Keep);
+    let record_count = u64::try_from(header.record_count).unwrap_or(0);
+    if header.is_control() {
+        return filter_control_batch(batch, header, ctx, counts);
+    }
+    if header.record_count == 0 {
+        // An empty batch the cleaner kept for its producer's last sequence: once the producer
+        // has written again it has no purpose left (Kafka's DELETE_EMPTY).
+        return Ok(if ctx.last_batch_of_producer {
+            Filtered::Keep
+        } else {
+            Filtered::Drop
+        });
+    }
+    if ctx.aborted {
+        // No consumer may ever see these records, and they never were anyone's latest value.
+        counts.records_read += record_count;
+        counts.records_removed += record_count;
+        if ctx.last_batch_of_producer && header.has_producer_id() {
+            return Ok(Filtered::Rewrite(empty_batch(batch, header)));
+        }
+        return Ok(Filtered::Drop);
     }
     let section =
         crate::segment::records_section(batch, header).map_err(FilterError::Decompress)?;
@@ -219,9 +247,7 @@ pub(crate) fn filter_batch(
     let has_tombstones = kept.iter().any(|r| r.tombstone);
     let set_horizon = has_tombstones && horizon.is_none();
     if has_tombstones {
-        let h = horizon.unwrap_or(ctx.now_ms.saturating_add(ctx.delete_retention_ms));
-        counts.earliest_delete_horizon_ms =
-            Some(counts.earliest_delete_horizon_ms.map_or(h, |e| e.min(h)));
+        counts.note_horizon(horizon.unwrap_or(ctx.now_ms.saturating_add(ctx.delete_retention_ms)));
     }
     if kept.len() == records.len() && !set_horizon {
         return Ok(Filtered::Keep);
@@ -237,8 +263,53 @@ pub(crate) fn filter_batch(
     } else {
         header.base_timestamp
     };
+    rewrite_batch(batch, header, &section, &kept, base_timestamp, set_horizon)
+}
+
+/// A transaction marker stays while its transaction may still have data in the log, and while
+/// it is its producer's last batch (it carries the producer's latest epoch). Otherwise the
+/// first clean sets its delete horizon (KIP-534's mechanism, as Kafka does for markers) and a
+/// clean after the horizon removes it.
+fn filter_control_batch(
+    batch: &Bytes,
+    header: &BatchHeader,
+    ctx: &FilterContext<'_>,
+    counts: &mut FilterCounts,
+) -> Result<Filtered, FilterError> {
+    let record_count = u64::try_from(header.record_count).unwrap_or(0);
+    counts.records_read += record_count;
+    if !ctx.marker_discardable || ctx.last_batch_of_producer {
+        return Ok(Filtered::Keep);
+    }
+    if let Some(h) = delete_horizon_ms(header) {
+        if ctx.now_ms >= h {
+            counts.records_removed += record_count;
+            return Ok(Filtered::Drop);
+        }
+        counts.note_horizon(h);
+        return Ok(Filtered::Keep);
+    }
+    let section =
+        crate::segment::records_section(batch, header).map_err(FilterError::Decompress)?;
+    let records = parse_records(&section, header).ok_or(FilterError::Malformed)?;
+    let kept: Vec<&RecordView<'_>> = records.iter().collect();
+    let h = ctx.now_ms.saturating_add(ctx.delete_retention_ms);
+    counts.note_horizon(h);
+    rewrite_batch(batch, header, &section, &kept, h, true)
+}
+
+/// `batch` with only the `kept` records, its base timestamp `base_timestamp` (records'
+/// timestamp deltas re-encoded when it changes) and the delete-horizon flag when `set_horizon`.
+fn rewrite_batch(
+    batch: &Bytes,
+    header: &BatchHeader,
+    section: &[u8],
+    kept: &[&RecordView<'_>],
+    base_timestamp: i64,
+    set_horizon: bool,
+) -> Result<Filtered, FilterError> {
     let mut plain = Vec::with_capacity(section.len());
-    for record in &kept {
+    for record in kept {
         if base_timestamp == header.base_timestamp {
             plain.extend_from_slice(record.raw);
         } else {
@@ -329,6 +400,8 @@ mod tests {
             now_ms,
             delete_retention_ms: 100,
             last_batch_of_producer: false,
+            aborted: false,
+            marker_discardable: false,
         }
     }
 

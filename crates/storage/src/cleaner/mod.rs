@@ -32,6 +32,7 @@
 pub(crate) mod filter;
 pub(crate) mod offset_map;
 mod swap;
+pub(crate) mod txn;
 
 pub(crate) use swap::{cleaned_path, complete_swap, recover_swaps, CLEANED_SUFFIX, SWAP_SUFFIX};
 

@@ -23,12 +23,24 @@ use crate::cleaner::filter::{
     delete_horizon_ms, filter_batch, for_each_key, FilterContext, FilterCounts, Filtered,
 };
 use crate::cleaner::offset_map::OffsetMap;
+use crate::cleaner::txn::TxnCleanState;
 use crate::cleaner::{
     cleaned_path, complete_swap, CleanStats, CleanableState, CleanerConfig, CLEANER_CHECKPOINT,
 };
 use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::segment::Segment;
+use crate::transaction::{AbortedTxn, TxnMarker};
+
+/// Per producer: the last offset of its last data batch and its epoch (producer state's
+/// `last_records`).
+type LastRecords = HashMap<i64, (Option<i64>, i16)>;
+
+/// What the rewrite walk knows about producers and transactions.
+struct ProducerWalk<'a> {
+    last_records: &'a LastRecords,
+    txns: TxnCleanState,
+}
 
 /// Marks a delete horizon not yet looked for since the log was opened.
 const HORIZON_UNKNOWN: i64 = i64::MIN;
@@ -214,8 +226,15 @@ impl PartitionLog {
             return Ok(None);
         };
         let end = map.latest_offset() + 1;
-        let last_offsets = self.writer.lock().producers.last_offsets();
+        let last_records = self.writer.lock().producers.last_records();
         let candidates = cleanable_segments(&segments, self.log_start_offset(), end);
+        // The walk starts at the log start, so every aborted transaction with data in it is
+        // known before its first batch is met.
+        let walk_start = candidates.first().map_or(end, |(s, _)| s.base_offset);
+        let mut walk = ProducerWalk {
+            last_records: &last_records,
+            txns: TxnCleanState::new(self.aborted_txns.read().collect(walk_start, end)),
+        };
         let mut stats = CleanStats {
             first_dirty_offset: cleanable.first_dirty_offset,
             cleaned_up_to: end,
@@ -228,21 +247,23 @@ impl PartitionLog {
             now_ms,
             delete_retention_ms: config.delete_retention_ms,
             last_batch_of_producer: false,
+            aborted: false,
+            marker_discardable: false,
         };
         let mut counts = FilterCounts::default();
         let mut next = 0;
         while next < candidates.len() {
-            let group = self.write_cleaned_group(
+            let (group, txn_entries) = self.write_cleaned_group(
                 &candidates[next..],
                 &ctx,
-                &last_offsets,
+                &mut walk,
                 &config,
                 &mut counts,
             )?;
             next += group.len();
             stats.segments_before += group.len();
             stats.bytes_before += group.iter().map(|s| s.size()).sum::<u64>();
-            let Some(new_segment) = self.swap_in(&group, &config)? else {
+            let Some(new_segment) = self.swap_in(&group, &txn_entries, &config)? else {
                 tracing::info!(partition = %self.tp, "log changed during cleaning; will retry");
                 return Ok(None);
             };
@@ -295,6 +316,13 @@ impl PartitionLog {
         let expected_keys =
             usize::try_from(first_uncleanable.saturating_sub(first_dirty)).unwrap_or(usize::MAX);
         let mut map = OffsetMap::new(cleaner.dedupe_buffer_size, expected_keys);
+        // Records of aborted transactions are nobody's latest value: a key whose newest record
+        // was aborted keeps its newest committed one.
+        let mut txns = TxnCleanState::new(
+            self.aborted_txns
+                .read()
+                .collect(first_dirty, first_uncleanable),
+        );
         // Everything below the first dirty offset is clean: judged by the map, never kept
         // merely for lying past its end.
         map.advance_latest_offset(first_dirty - 1);
@@ -319,7 +347,11 @@ impl PartitionLog {
                     stopped = true;
                     return Ok(false);
                 }
-                if !h.is_control() {
+                if h.is_control() {
+                    txns.on_control_batch(&h, TxnMarker::from_batch(&h, &bytes).as_ref());
+                } else if txns.on_data_batch(&h) {
+                    // aborted: its keys stay out of the map
+                } else {
                     let records = usize::try_from(h.record_count).unwrap_or(0);
                     if !map.has_room_for(records) {
                         too_small = map.latest_offset() < first_dirty;
@@ -368,10 +400,10 @@ impl PartitionLog {
         &self,
         candidates: &[(Arc<Segment>, i64)],
         ctx: &FilterContext<'_>,
-        last_offsets: &HashMap<i64, i64>,
+        walk: &mut ProducerWalk<'_>,
         config: &LogConfig,
         counts: &mut FilterCounts,
-    ) -> Result<Vec<Arc<Segment>>, LogError> {
+    ) -> Result<(Vec<Arc<Segment>>, Vec<AbortedTxn>), LogError> {
         let base = candidates[0].0.base_offset;
         let path = cleaned_path(&self.dir, base);
         let file = OpenOptions::new()
@@ -388,11 +420,12 @@ impl PartitionLog {
                     break;
                 }
                 let counts_before = *counts;
-                let size =
-                    self.write_cleaned_segment(&file, &path, segment, ctx, last_offsets, counts)?;
+                let txns_before = walk.txns.clone();
+                let size = self.write_cleaned_segment(&file, &path, segment, ctx, walk, counts)?;
                 if !group.is_empty() && written + size > config.segment_bytes {
                     // Undo this segment's output; it starts the next group.
                     *counts = counts_before;
+                    walk.txns = txns_before;
                     file.set_len(written).map_err(|e| LogError::io(&path, e))?;
                     (&file)
                         .seek(SeekFrom::Start(written))
@@ -403,7 +436,10 @@ impl PartitionLog {
                 group.push(Arc::clone(segment));
             }
             file.sync_all().map_err(|e| LogError::io(&path, e))?;
-            Ok(group)
+            // The ABORT markers kept in this group: its new `.txnindex`.
+            let txn_entries = walk.txns.retained_aborts().to_vec();
+            walk.txns.clear_retained();
+            Ok((group, txn_entries))
         })();
         if result.is_err() {
             let _ = fs::remove_file(&path);
@@ -418,7 +454,7 @@ impl PartitionLog {
         path: &Path,
         segment: &Segment,
         ctx: &FilterContext<'_>,
-        last_offsets: &HashMap<i64, i64>,
+        walk: &mut ProducerWalk<'_>,
         counts: &mut FilterCounts,
     ) -> Result<u64, LogError> {
         let mut out = BufWriter::with_capacity(256 * 1024, file);
@@ -433,10 +469,28 @@ impl PartitionLog {
                     available: bytes.len(),
                 }));
             }
-            let ctx = FilterContext {
-                last_batch_of_producer: h.has_producer_id()
-                    && last_offsets.get(&h.producer_id) == Some(&h.last_offset()),
-                ..*ctx
+            // Kafka keeps a producer's last data batch (its last sequence) and, for a producer
+            // with no data batch left in its state, its marker of the current epoch.
+            let last = h
+                .has_producer_id()
+                .then(|| walk.last_records.get(&h.producer_id))
+                .flatten();
+            let ctx = if h.is_control() {
+                let marker = TxnMarker::from_batch(&h, &bytes);
+                FilterContext {
+                    marker_discardable: walk.txns.on_control_batch(&h, marker.as_ref()),
+                    last_batch_of_producer: last.is_some_and(|(data, epoch)| {
+                        data.is_none() && *epoch == h.producer_epoch
+                    }),
+                    ..*ctx
+                }
+            } else {
+                FilterContext {
+                    aborted: walk.txns.on_data_batch(&h),
+                    last_batch_of_producer: last
+                        .is_some_and(|(data, _)| *data == Some(h.last_offset())),
+                    ..*ctx
+                }
             };
             let kept: &[u8] = match filter_batch(&bytes, &h, &ctx, counts) {
                 Ok(Filtered::Keep) => &bytes,
@@ -463,6 +517,7 @@ impl PartitionLog {
     fn swap_in(
         &self,
         group: &[Arc<Segment>],
+        txn_entries: &[AbortedTxn],
         config: &LogConfig,
     ) -> Result<Option<Arc<Segment>>, LogError> {
         let base = group[0].base_offset;
@@ -492,11 +547,17 @@ impl PartitionLog {
         for segment in group {
             segment.ensure_indexes(config)?;
         }
-        let segment = complete_swap(&self.dir, base, group, config).map_err(|e| self.poison(e))?;
+        let segment = complete_swap(&self.dir, base, group, txn_entries, config)
+            .map_err(|e| self.poison(e))?;
         let segment = Arc::new(segment);
+        let next_base = current[p + group.len()].base_offset;
         let mut list: Vec<Arc<Segment>> = current.to_vec();
         list.splice(p..p + group.len(), [Arc::clone(&segment)]);
+        // The index changes with the segment list, so a Fetch that takes both after this sees
+        // the cleaned segment with its entries.
+        let mut aborted_txns = self.aborted_txns.write();
         self.segments.store(Arc::new(list));
+        aborted_txns.replaced_by_clean(base, next_base, txn_entries);
         Ok(Some(segment))
     }
 

@@ -175,6 +175,22 @@ impl TxnIndex {
         Ok(())
     }
 
+    /// The cleaner replaced the segments with base offsets in `[first_base, next_base)` by one
+    /// segment at `first_base` whose index file now holds `entries` (the file work is the
+    /// swap's, see `cleaner::swap`): the in-memory entries follow.
+    pub(crate) fn replaced_by_clean(
+        &mut self,
+        first_base: i64,
+        next_base: i64,
+        entries: &[AbortedTxn],
+    ) {
+        self.entries
+            .retain(|(b, _)| *b < first_base || *b >= next_base);
+        self.entries
+            .extend(entries.iter().map(|e| (first_base, *e)));
+        self.entries.sort_by_key(|(_, e)| e.last_offset);
+    }
+
     /// Deletes every file and entry (the log was emptied).
     pub(crate) fn clear(&mut self) -> Result<(), LogError> {
         self.delete_below(i64::MAX)
@@ -196,7 +212,7 @@ impl TxnIndex {
     }
 
     fn path(&self, base: i64) -> PathBuf {
-        self.dir.join(file_name(base, EXTENSION))
+        index_path(&self.dir, base)
     }
 
     fn rewrite_file(&self, base: i64, entries: &[AbortedTxn]) -> Result<(), LogError> {
@@ -204,9 +220,18 @@ impl TxnIndex {
         if entries.is_empty() {
             return remove_if_exists(&path);
         }
-        let bytes: Vec<u8> = entries.iter().flat_map(|e| e.encode()).collect();
-        crate::crashsafe::write_atomically(&path, &bytes)
+        crate::crashsafe::write_atomically(&path, &encode_entries(entries))
     }
+}
+
+/// The `.txnindex` file of the segment at `base_offset`.
+pub(crate) fn index_path(dir: &Path, base_offset: i64) -> PathBuf {
+    dir.join(file_name(base_offset, EXTENSION))
+}
+
+/// The bytes of an index file holding `entries`.
+pub(crate) fn encode_entries(entries: &[AbortedTxn]) -> Vec<u8> {
+    entries.iter().flat_map(|e| e.encode()).collect()
 }
 
 fn remove_if_exists(path: &Path) -> Result<(), LogError> {
