@@ -803,3 +803,53 @@ async fn old_join_versions_and_describe_v6() {
     assert!(none.groups.is_empty());
     test.broker.shutdown().await.unwrap();
 }
+
+/// OffsetCommit v2 with `retention_time_ms`: that offset expires after it (Kafka 4.x still
+/// honours the field), while one committed with the default -1 waits for
+/// `offsets.retention.minutes`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_commit_v2_retention_time_expires_its_offset() {
+    let test = start_broker(|c| c.offsets_retention_check_interval_ms = 50).await;
+    let mut conn = AdminConnection::connect(test.addr).await;
+    let group = "retention";
+    assert_eq!(find_coordinator(&mut conn, group).await.error_code, NONE);
+    for (partition, retention_time_ms) in [(0, 300), (1, -1)] {
+        let request = OffsetCommitRequest::default()
+            .with_group_id(gid(group))
+            .with_member_id(s(""))
+            .with_generation_id_or_member_epoch(-1)
+            .with_retention_time_ms(retention_time_ms)
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![OffsetCommitRequestPartition::default()
+                    .with_partition_index(partition)
+                    .with_committed_offset(5)])]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let response: OffsetCommitResponse = conn.call(ApiKey::OffsetCommit, 2, &request).await;
+            let code = response.topics[0].partitions[0].error_code;
+            if !retriable(code) || Instant::now() > deadline {
+                assert_eq!(code, NONE, "v2 commit of p{partition}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let committed_at = Instant::now();
+    let (_, fetched) = fetch_offsets(&mut conn, group, "t", &[0, 1]).await;
+    let offsets: Vec<i64> = fetched.iter().map(|(_, offset, _)| *offset).collect();
+    // p0 may already be gone on a slow machine; p1 must be there.
+    assert_eq!(offsets[1], 5);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let offsets = loop {
+        let (_, fetched) = fetch_offsets(&mut conn, group, "t", &[0, 1]).await;
+        let offsets: Vec<i64> = fetched.iter().map(|(_, offset, _)| *offset).collect();
+        if offsets[0] == -1 || Instant::now() > deadline {
+            break offsets;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(offsets, vec![-1, 5], "p0 expired, p1 kept");
+    assert!(committed_at.elapsed() < Duration::from_secs(10));
+    test.broker.shutdown().await.unwrap();
+}

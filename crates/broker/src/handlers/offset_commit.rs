@@ -6,8 +6,10 @@
 //! (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, NOT_COORDINATOR, ...) is
 //! reported on every partition, as Kafka does; OFFSET_METADATA_TOO_LARGE is per partition.
 //! The answer is sent once the records are durable (`acks=-1` semantics). The v2-4
-//! `retention_time_ms` is ignored, as Kafka 4.x ignores it. An empty group id is
-//! INVALID_GROUP_ID.
+//! `retention_time_ms` is honoured as Kafka 4.x still honours it: anything but -1 gives the
+//! offsets an explicit expire timestamp (commit time + retention, an offset value v1), after
+//! which offset expiry removes them; later versions carry no such field (-1). An empty group id
+//! is INVALID_GROUP_ID.
 
 use fjord_coordinator::{GroupError, OffsetCommitEntry, Outcome, PartitionResult};
 use kafka_protocol::messages::offset_commit_response::{
@@ -82,12 +84,13 @@ async fn commit(
     let generation_id = request.generation_id_or_member_epoch;
     let (committed, _) = shard
         .write(|coordinator, now| {
-            match coordinator.commit_offsets(
+            match coordinator.commit_offsets_with_retention(
                 group_id,
                 member_id,
                 instance_id,
                 generation_id,
                 entries,
+                request.retention_time_ms,
                 now,
             ) {
                 Ok((results, records)) => (
