@@ -25,6 +25,17 @@
 //!    ([`recover_swaps`]).
 //! 5. The checkpoint moves to the end of the cleaned section.
 //!
+//! Transactions ([`txn`], KIP-98): the dirty section also ends at the first unstable offset,
+//! so records of ongoing transactions are neither mapped nor removed. Records of aborted
+//! transactions (known from the aborted-transaction index) never enter the offset map and are
+//! removed by the rewrite, so an aborted newest value cannot hide a key's committed one. A
+//! transaction marker stays while any batch of its transaction is left; after that it gets a
+//! delete horizon (`delete.retention.ms`) and a later clean removes it. A producer's last data
+//! batch stays (empty if need be), and so does the marker of a producer with no data batch
+//! left, so producer state (sequence, epoch) is rebuilt the same after a restart. Each cleaned
+//! segment's `.txnindex` holds exactly the aborted transactions whose ABORT marker it kept; it
+//! is swapped in with the segment ([`swap`]'s docs give the file steps).
+//!
 //! [`crate::LogManager::clean_logs`] picks the logs to clean: dirty ratio above
 //! `min.cleanable.dirty.ratio`, or a dirty record older than `max.compaction.lag.ms`, or a
 //! tombstone whose delete horizon has passed; the dirtiest first.
