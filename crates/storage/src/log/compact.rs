@@ -553,8 +553,11 @@ impl PartitionLog {
         let next_base = current[p + group.len()].base_offset;
         let mut list: Vec<Arc<Segment>> = current.to_vec();
         list.splice(p..p + group.len(), [Arc::clone(&segment)]);
-        // The index changes with the segment list, so a Fetch that takes both after this sees
-        // the cleaned segment with its entries.
+        // The index changes with the segment list under its lock, so a Fetch that loads the
+        // new segments reads the new index. One still reading the old segments may get the
+        // new index too: that is safe, because an entry only goes when its ABORT marker went,
+        // and a marker only goes when none of its transaction's data was left before this
+        // clean either.
         let mut aborted_txns = self.aborted_txns.write();
         self.segments.store(Arc::new(list));
         aborted_txns.replaced_by_clean(base, next_base, txn_entries);
