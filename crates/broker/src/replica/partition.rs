@@ -114,6 +114,11 @@ pub struct Partition {
     follower_end_offsets: Mutex<HashMap<i32, i64>>,
     waiters: WaiterList,
     append_lock: tokio::sync::Mutex<()>,
+    /// Transactions whose marker is in the log but not yet below the high watermark, as
+    /// (first offset, marker offset): they still hold the last stable offset back, as Kafka's
+    /// `unreplicatedTxns` do, so a read_committed fetch never reads past an open transaction
+    /// while the marker that ends it is not yet committed.
+    unreplicated_txns: Mutex<Vec<(i64, i64)>>,
 }
 
 impl std::fmt::Debug for Partition {
@@ -154,6 +159,7 @@ impl Partition {
             follower_end_offsets: Mutex::new(HashMap::new()),
             waiters: WaiterList::new(),
             append_lock: tokio::sync::Mutex::new(()),
+            unreplicated_txns: Mutex::new(Vec::new()),
         }
     }
 
@@ -194,9 +200,16 @@ impl Partition {
     /// (Kafka `UnifiedLog.lastStableOffset`).
     pub fn last_stable_offset(&self) -> i64 {
         let high_watermark = self.high_watermark();
-        self.log
-            .first_unstable_offset()
-            .map_or(high_watermark, |first| first.min(high_watermark))
+        let unreplicated = {
+            let mut txns = self.unreplicated_txns.lock();
+            txns.retain(|&(_, marker_offset)| marker_offset >= high_watermark);
+            txns.iter().map(|&(first, _)| first).min()
+        };
+        let first_unstable = match (self.log.first_unstable_offset(), unreplicated) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        first_unstable.map_or(high_watermark, |first| first.min(high_watermark))
     }
 
     pub fn offsets(&self) -> PartitionOffsets {
@@ -356,10 +369,32 @@ impl Partition {
         let _writer = self.append_lock.lock().await;
         let leader_epoch = self.leader_epoch();
         let log = Arc::clone(&self.log);
-        let info = tokio::task::spawn_blocking(move || {
+        // Registered before the log closes the transaction (with no marker offset yet), so it
+        // never looks finished to a reader until the high watermark passes its marker.
+        let first_offset = log
+            .producer_entry(producer_id)
+            .and_then(|e| e.current_txn_first_offset);
+        if let Some(first_offset) = first_offset {
+            self.unreplicated_txns.lock().push((first_offset, i64::MAX));
+        }
+        let appended = tokio::task::spawn_blocking(move || {
             log.append_control_marker(producer_id, producer_epoch, marker, leader_epoch)
         })
-        .await??;
+        .await
+        .map_err(ReplicaError::from)
+        .and_then(|r| r.map_err(ReplicaError::from));
+        if let Some(first_offset) = first_offset {
+            let mut txns = self.unreplicated_txns.lock();
+            if let Some(pos) = txns.iter().position(|&t| t == (first_offset, i64::MAX)) {
+                match &appended {
+                    Ok(info) => txns[pos].1 = info.last_offset,
+                    Err(_) => {
+                        txns.swap_remove(pos);
+                    }
+                }
+            }
+        }
+        let info = appended?;
         self.maybe_advance_high_watermark();
         self.wake_waiters();
         Ok(AppendResult {
