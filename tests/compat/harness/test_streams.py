@@ -32,11 +32,6 @@ PARTITIONS = 2
 LINES_PER_TICK = 4
 TICK_S = 0.1
 WAIT_S = 60
-# Known failure against fjord (strict: it passes against Apache Kafka), or None.
-FJORD_XFAIL: str | None = (
-    "fjord: the instance started after the kill stays REBALANCING: its read_committed consumer's OffsetFetch "
-    "(require_stable) is answered UNSTABLE_OFFSET_COMMIT, as in txn-consume-transform-produce (UNSTABLE_AFTER_KILL)"
-)
 # After the restart, Kafka has every update within ~10 s.
 RESTART_WAIT_S = 30
 
@@ -84,14 +79,11 @@ def check_counts(updates: list[tuple[str, int]]) -> None:
         assert got == list(range(1, n + 1)), f"the updates of {word!r}: {got}, expected 1..{n}"
 
 
-def test_streams_eos(ctx, record_property, request):
+def test_streams_eos(ctx, record_property):
     record_property("client", "kafka-streams")
     record_property("scenario", "streams-eos")
-    if ctx.broker.name == "fjord":
-        if not broker_supports_transactions(ctx.bootstrap):
-            pytest.xfail("needs-transactions: the broker does not advertise the transaction APIs")
-        if FJORD_XFAIL:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=FJORD_XFAIL))
+    if not broker_supports_transactions(ctx.bootstrap):
+        pytest.fail(f"{ctx.broker.name} does not advertise the transaction APIs")
     started = time.monotonic()
     input_topic, output_topic = f"{ctx.topic}-lines", f"{ctx.topic}-counts"
     create_topics(ctx, {input_topic: PARTITIONS, output_topic: PARTITIONS})

@@ -6,8 +6,8 @@ the Python clients) that prints JSON events; the harness creates the topics, fee
 kills and restarts the role where the scenario asks, and checks with txn_checks: what the client
 reported, and what the harness itself reads back with confluent-kafka at both isolation levels.
 
-Against a broker that does not advertise the transaction APIs every scenario is an expected
-failure, decided before anything runs. Against Apache Kafka nothing here is ever an xfail.
+Against a broker that does not advertise the transaction APIs every scenario fails at once,
+naming the missing APIs. Nothing here is an xfail: fjord and Apache Kafka pass the same checks.
 """
 import os
 import sys
@@ -27,20 +27,6 @@ CLIENTS = ["java", "confluent-kafka", "aiokafka", "kafkajs", "franz-go", "sarama
 TXN_SCENARIOS = ["txn-visibility", "txn-consume-transform-produce", "txn-zombie"]
 # InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit.
 TXN_API_KEYS = {22, 24, 25, 26, 28}
-UNSTABLE_AFTER_KILL = (
-    "fjord: the offsets that two committed transactions wrote (TxnOffsetCommit, then EndTxn commit) are not "
-    "committed once the role is killed inside its third transaction (records sent, no AddOffsetsToTxn yet): "
-    "OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for that input partition for 60-120 s, "
-    "also after the restarted producer's InitProducerId aborted the open transaction (DescribeTransactions: "
-    "Empty, epoch 2), so Java, librdkafka and franz-go cannot start and sarama fails; without require_stable "
-    "(aiokafka, kafkajs) it answers offset -1, the input is read again and the read_committed output has 40 "
-    "duplicates. Kafka answers the committed offsets at once."
-)
-# Known failures against fjord, (client, scenario) -> reason; each is a strict xfail there only
-# (it passes against Apache Kafka), so that a fix shows up as an XPASS that fails the run.
-FJORD_XFAIL: dict[tuple[str, str], str] = {
-    (client, "txn-consume-transform-produce"): UNSTABLE_AFTER_KILL for client in CLIENTS
-}
 ROLE_TIMEOUT_S = 60
 # How long a restarted consume-transform-produce role may take to commit its first transaction:
 # the killed member's session timeout (6 s), a rebalance, start-up (a JVM's too).
@@ -63,8 +49,8 @@ def broker_supports_transactions(bootstrap: str) -> bool:
 @pytest.fixture
 def roles(ctx, request):
     """Starts role processes (remembered) and, whatever happens, ends them and writes their logs."""
-    if ctx.broker.name == "fjord" and not broker_supports_transactions(ctx.bootstrap):
-        pytest.xfail("needs-transactions: the broker does not advertise the transaction APIs")
+    if not broker_supports_transactions(ctx.bootstrap):
+        pytest.fail(f"{ctx.broker.name} does not advertise the transaction APIs {sorted(TXN_API_KEYS)}")
     made: list[gm.Member] = []
     test_name = request.node.callspec.id if hasattr(request.node, "callspec") else request.node.name
 
@@ -194,12 +180,9 @@ SCENARIO_FUNCS = {
 
 @pytest.mark.parametrize("scenario", TXN_SCENARIOS)
 @pytest.mark.parametrize("client", CLIENTS)
-def test_txn(client, scenario, ctx, roles, record_property, request):
+def test_txn(client, scenario, ctx, roles, record_property):
     record_property("client", client)
     record_property("scenario", scenario)
-    reason = FJORD_XFAIL.get((client, scenario))
-    if reason and ctx.broker.name == "fjord":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     started = time.monotonic()
     SCENARIO_FUNCS[scenario](ctx, roles, client)
     print(f"{client} {scenario}: {time.monotonic() - started:.1f} s")
