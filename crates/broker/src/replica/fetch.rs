@@ -216,14 +216,23 @@ fn read_partition(
     // The storage read always yields at least one whole batch when one exists; past the first
     // partition with data that batch is only kept when it fits.
     let isolation = params.isolation();
+    // One snapshot bounds the read and is what the response reports, as Kafka's offset
+    // snapshot does: offsets read after the records could name a last stable offset the
+    // records stop short of, so a reader would think it had seen everything up to it.
+    let offsets = p.offsets();
     let read = if !*first_with_data && limit <= 0 {
-        p.read_isolated(target.fetch_offset, 0, isolation)
+        p.read_isolated(target.fetch_offset, 0, isolation, &offsets)
             .map(|mut r| {
                 r.records = Bytes::new();
                 r
             })
     } else {
-        p.read_isolated(target.fetch_offset, limit.max(0) as usize, isolation)
+        p.read_isolated(
+            target.fetch_offset,
+            limit.max(0) as usize,
+            isolation,
+            &offsets,
+        )
     };
     let mut records = match read {
         Ok(r) => r.records,
@@ -243,7 +252,6 @@ fn read_partition(
                 .aborted_transactions(target.fetch_offset, upper_bound),
             None => Vec::new(),
         });
-    let offsets = p.offsets();
     let state = p.leader_state();
     FetchPartitionResult {
         error_code: 0,

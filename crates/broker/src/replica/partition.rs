@@ -475,20 +475,22 @@ impl Partition {
         } else {
             FetchIsolation::HighWatermark
         };
-        self.read_isolated(fetch_offset, max_bytes, isolation)
+        self.read_isolated(fetch_offset, max_bytes, isolation, &self.offsets())
     }
 
-    /// Reads whole batches from `fetch_offset` up to the bound `isolation` names. Blocking.
+    /// Reads whole batches from `fetch_offset` up to the bound `isolation` names in the
+    /// snapshot `offsets` (taken before the read, and reported with it). Blocking.
     pub fn read_isolated(
         &self,
         fetch_offset: i64,
         max_bytes: usize,
         isolation: FetchIsolation,
+        offsets: &PartitionOffsets,
     ) -> Result<ReadResult, ReplicaError> {
         let max_offset = match isolation {
-            FetchIsolation::LogEnd => self.log.log_end_offset(),
-            FetchIsolation::HighWatermark => self.high_watermark(),
-            FetchIsolation::TxnCommitted => self.last_stable_offset(),
+            FetchIsolation::LogEnd => offsets.log_end_offset,
+            FetchIsolation::HighWatermark => offsets.high_watermark,
+            FetchIsolation::TxnCommitted => offsets.last_stable_offset,
         };
         Ok(self.log.read(fetch_offset, max_bytes, max_offset)?)
     }
