@@ -727,6 +727,7 @@ async fn a_restart_finishes_prepared_commits_and_aborts_open_transactions() {
     let batch = fjord_broker::coordinator_log::encode_batch(
         &[(record.key_bytes(), record.value_bytes())],
         now_ms(),
+        None,
     );
     fjord_broker::coordinator_log::append_replicated(&log, batch, now_ms())
         .await

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::error::GroupRuntimeError;
-use super::records::{encode_batch_for, replay_partition, TxnProducer};
+use super::records::{encode_batch, replay_partition};
+use crate::coordinator_log::TxnProducer;
 use crate::replica::{now_ms, Partition};
 
 /// How long an append waits for the high watermark (Kafka's `offsets.commit.timeout.ms`).
@@ -294,7 +295,7 @@ impl Shard {
         now: i64,
         txn: Option<TxnProducer>,
     ) -> Result<(), GroupRuntimeError> {
-        let batch = encode_batch_for(&outcome.records, now, txn);
+        let batch = encode_batch(&outcome.records, now, txn);
         let deadline = tokio::time::Instant::now() + APPEND_TIMEOUT;
         let result = match self.partition.append_as_leader(Some(batch), -1, now).await {
             Ok(appended) => {

@@ -25,7 +25,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest as Request, TxnOffsetCommitResponse};
 
 use super::{BrokerContext, RequestContext};
-use crate::group::records::TxnProducer;
+use crate::coordinator_log::TxnProducer;
 use crate::group::GroupRuntimeError;
 
 pub async fn handle(

@@ -34,7 +34,7 @@ use tracing::{debug, error, warn};
 use super::error::TxnRuntimeError;
 use super::markers;
 use crate::coordinator_host::{HostError, HostedShard};
-use crate::coordinator_log::{append_replicated, encode_batch, replay_partition};
+use crate::coordinator_log::{append_replicated, encode_batch, replay_partition, Replayed};
 use crate::group::GroupRuntime;
 use crate::replica::{now_ms, Partition, ReplicaManager};
 
@@ -327,7 +327,7 @@ impl TxnShard {
             .iter()
             .map(|r| (r.key_bytes(), r.value_bytes()))
             .collect();
-        let batch = encode_batch(&pairs, now);
+        let batch = encode_batch(&pairs, now, None);
         append_replicated(&self.partition, batch, now)
             .await
             .map_err(|e| {
@@ -345,7 +345,14 @@ impl TxnShard {
         let replayed = tokio::task::spawn_blocking(move || {
             let mut fresh = TransactionCoordinator::new(config);
             let topic_partition = partition.topic_partition().clone();
-            replay_partition(&partition, |offset, key, value| {
+            replay_partition(&partition, |event| {
+                // Markers are for the partitions a transaction wrote to, never this log.
+                let Replayed::Record {
+                    offset, key, value, ..
+                } = event
+                else {
+                    return;
+                };
                 match TxnRecord::decode(key, value) {
                     Ok(record) => fresh.replay(&record),
                     Err(e) => warn!(partition = %topic_partition, offset, error = %e,
